@@ -1,0 +1,15 @@
+//! zegel: an Open Badges 3.0 issuing service for higher education.
+//!
+//! The pure core (no I/O beyond reading key files): [`domain`] holds the
+//! validated award and microcredential types, [`credential`] builds OB 3.0
+//! documents, [`jsonld`] canonicalises them offline, [`signing`] creates
+//! `eddsa-rdfc-2022` proofs and VC-JWTs, [`status`] reads and writes
+//! Bitstring Status Lists, [`verification`] checks any OB 3.0 credential.
+
+pub mod cli;
+pub mod credential;
+pub mod domain;
+pub mod jsonld;
+pub mod signing;
+pub mod status;
+pub mod verification;

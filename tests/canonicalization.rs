@@ -1,0 +1,138 @@
+//! Canonical N-Quads must match the reference JavaScript stack byte for byte
+//! (jsonld.js + rdf-canonize, as captured in ../shared/testvectors).
+
+use std::path::PathBuf;
+use zegel::credential::contexts;
+use zegel::jsonld::{DataLossIssue, JsonLdError};
+
+fn vector(path: &str) -> Vec<u8> {
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/testvectors").join(path);
+    std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+}
+
+fn text(path: &str) -> String {
+    String::from_utf8(vector(path)).expect("utf-8")
+}
+
+/// Every path: first (learning), second (memoised) and the direct reference.
+fn assert_canonical(input: &str, expected: &str, without_proof: bool) {
+    let canon = contexts::canonicalizer();
+    let json = vector(input);
+    let expected = text(expected);
+    let run = |c: &zegel::jsonld::Canonicalizer| {
+        if without_proof { c.canonicalize_unsecured(&json) } else { c.canonicalize(&json) }.expect(input)
+    };
+    assert_eq!(run(&canon), expected, "{input}: learning path");
+    assert_eq!(run(&canon), expected, "{input}: memoised path");
+    assert_eq!(canon.stats().hits, 1, "{input}: second run must hit the cache");
+    assert_eq!(canon.canonicalize_direct(&json, without_proof).expect(input), expected, "{input}: direct path");
+}
+
+#[test]
+fn w3c_eddsa_rdfc_2022_document_is_canonicalised_byte_for_byte() {
+    assert_canonical("eddsa-rdfc-2022/unsigned.json", "eddsa-rdfc-2022/canonDocDataInt.txt", false);
+}
+
+#[test]
+fn w3c_eddsa_rdfc_2022_signed_document_without_its_proof_is_the_same() {
+    assert_canonical("eddsa-rdfc-2022/signedDataInt.json", "eddsa-rdfc-2022/canonDocDataInt.txt", true);
+}
+
+#[test]
+fn w3c_eddsa_rdfc_2022_proof_configuration_is_canonicalised_byte_for_byte() {
+    assert_canonical("eddsa-rdfc-2022/proofConfigDataInt.json", "eddsa-rdfc-2022/proofCanonDataInt.txt", false);
+}
+
+#[test]
+fn onedtech_implementation_guide_document_is_canonicalised_byte_for_byte() {
+    assert_canonical("ob3-examples/1edtech-impl-guide/unsigned.json", "ob3-examples/1edtech-impl-guide/document-canon.txt", false);
+    assert_canonical("ob3-examples/1edtech-impl-guide/signed.json", "ob3-examples/1edtech-impl-guide/document-canon.txt", true);
+}
+
+#[test]
+fn generated_ob3_vector_keeps_the_ob_context_quirks() {
+    // xsd:dateTime relative datatype, https xsd datatypes, 2.5E0 floats.
+    assert_canonical("ob3-examples/generated/unsigned.json", "ob3-examples/generated/document-canon.nq", false);
+    assert_canonical("ob3-examples/generated/signed.json", "ob3-examples/generated/document-canon.nq", true);
+}
+
+#[test]
+fn jsonld_canon_reference_outputs_are_reproduced() {
+    assert_canonical("jsonld-canon/ob3.json", "jsonld-canon/ob3.canon.nq", false);
+    assert_canonical("jsonld-canon/edge.json", "jsonld-canon/edge.canon.nq", false);
+}
+
+#[test]
+fn a_credential_of_a_known_shape_with_new_values_is_canonicalised_like_the_reference_path() {
+    let canon = contexts::canonicalizer();
+    let original = text("ob3-examples/generated/unsigned.json");
+    canon.canonicalize(original.as_bytes()).expect("learn");
+    let changed = original
+        .replace("urn:uuid:0b7c2f1e-4a52-4c59-9d0e-5a3c9a1d2e01", "urn:uuid:11111111-2222-4333-8444-555555555555")
+        .replace("Teamwork Badge", r#"Samenwerken \"quoted\" \\ tab\t nieuwe\nregel \u0007 ü 😀"#)
+        .replace("https://issuer.example/evidence/1", "https://other.example/evidence/%20x?y=1#frag")
+        .replace("94567", "7");
+    assert_ne!(changed, original);
+    let memoised = canon.canonicalize(changed.as_bytes()).expect("memoised");
+    assert_eq!(canon.stats().hits, 1);
+    assert_eq!(memoised, canon.canonicalize_direct(changed.as_bytes(), false).expect("direct"));
+}
+
+#[test]
+fn undefined_terms_are_refused_and_named() {
+    let canon = contexts::canonicalizer();
+    let mut doc: serde_json::Value = serde_json::from_slice(&vector("ob3-examples/generated/unsigned.json")).unwrap();
+    doc["favouriteColour"] = "blue".into();
+    doc["credentialSubject"]["achievement"]["type"] = serde_json::json!(["Achievement", "MadeUpType"]);
+    let bytes = serde_json::to_vec(&doc).unwrap();
+    let Err(JsonLdError::DataLoss(issues)) = canon.canonicalize(&bytes) else { panic!("must refuse") };
+    assert!(issues.contains(&DataLossIssue::UndefinedProperty("favouriteColour".into())), "{issues:?}");
+    assert!(issues.contains(&DataLossIssue::UndefinedType("MadeUpType".into())), "{issues:?}");
+    let Err(JsonLdError::DataLoss(direct)) = canon.canonicalize_direct(&bytes, false) else { panic!("must refuse") };
+    assert_eq!(issues, direct);
+}
+
+#[test]
+fn the_ob_extensions_context_is_needed_for_the_1edtech_schema_type() {
+    let canon = contexts::canonicalizer();
+    let mut doc: serde_json::Value = serde_json::from_slice(&vector("ob3-examples/generated/unsigned.json")).unwrap();
+    doc["@context"].as_array_mut().unwrap().pop();
+    let err = canon.canonicalize(&serde_json::to_vec(&doc).unwrap()).unwrap_err();
+    assert_eq!(err, JsonLdError::DataLoss(vec![DataLossIssue::UndefinedType("1EdTechJsonSchemaValidator2019".into())]));
+    assert!(err.to_string().contains("\"1EdTechJsonSchemaValidator2019\""), "{err}");
+}
+
+#[test]
+fn relative_identifiers_are_refused() {
+    let canon = contexts::canonicalizer();
+    let mut doc: serde_json::Value = serde_json::from_slice(&vector("ob3-examples/generated/unsigned.json")).unwrap();
+    doc["id"] = "credentials/42".into();
+    let err = canon.canonicalize(&serde_json::to_vec(&doc).unwrap()).unwrap_err();
+    assert_eq!(err, JsonLdError::DataLoss(vec![DataLossIssue::RelativeIri("credentials/42".into())]));
+}
+
+#[test]
+fn unknown_contexts_are_never_fetched() {
+    let canon = contexts::canonicalizer();
+    let err = canon
+        .canonicalize(br#"{"@context":["https://www.w3.org/ns/credentials/v2","https://evil.example/ctx"],"type":["VerifiableCredential"]}"#)
+        .unwrap_err();
+    assert_eq!(err, JsonLdError::UnknownContext("https://evil.example/ctx".into()));
+}
+
+#[test]
+fn malformed_input_gets_a_clear_error() {
+    let canon = contexts::canonicalizer();
+    assert!(matches!(canon.canonicalize(b"{\"a\": "), Err(JsonLdError::Json(_))));
+    assert_eq!(canon.canonicalize(b"[1,2]"), Err(JsonLdError::NotAnObject));
+    assert_eq!(
+        canon.canonicalize(br#"{"@context":"https://www.w3.org/ns/credentials/v2","id":"urn:x:1","id":"urn:x:2"}"#),
+        Err(JsonLdError::DuplicateKey("id".into()))
+    );
+    let deep = format!("{}{}", "{\"a\":".repeat(100), "}".repeat(100));
+    assert!(matches!(canon.canonicalize(deep.as_bytes()), Err(JsonLdError::TooDeep(_))));
+    assert_eq!(
+        canon.canonicalize(br#"{"@context":"https://www.w3.org/ns/credentials/v2","@foo":"x"}"#),
+        Err(JsonLdError::DataLoss(vec![DataLossIssue::InvalidKeyword("@foo".into())]))
+    );
+}
