@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod credential;
 pub mod domain;
+pub mod json;
 pub mod jsonld;
 pub mod signing;
 pub mod status;
