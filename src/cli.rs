@@ -1,1 +1,258 @@
+//! The `zegel` command line: how operators and scripts use the core.
+//!
+//! Exit codes: 0 success (for `verify`: valid), 1 failure (for `verify`:
+//! invalid), 2 for `verify` when the credential could not be checked.
 
+use crate::credential::contexts;
+use crate::signing::data_integrity::{self, ProofOptions, ProofPlacement};
+use crate::signing::{did, jwt, keys};
+use crate::verification::{StaticStatusLists, Verifier, VerifyOptions};
+use anyhow::{Context, bail};
+use chrono::{DateTime, SubsecRound, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Largest credential or key input read (1 MiB, the canonicaliser's limit).
+const MAX_INPUT: u64 = 1024 * 1024;
+
+#[derive(Debug, Parser)]
+#[command(name = "zegel", version, about = "Open Badges 3.0 issuing service: sign, verify and publish microcredentials")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Work with credentials.
+    #[command(subcommand)]
+    Credential(CredentialCommand),
+    /// Verify a credential (JSON with an embedded proof, or a compact VC-JWT)
+    /// and print a JSON verdict. Exit code 0 = valid, 1 = invalid, 2 = could not check.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Generate a new signing key into the key directory; prints its key id
+    /// and public key. Never overwrites an existing file.
+    Generate {
+        /// Key directory.
+        #[arg(long, env = "ZEGEL_KEYS_DIR", default_value = "keys")]
+        dir: PathBuf,
+        /// Key type: Ed25519 (Data Integrity and VC-JWT EdDSA) or RSA (VC-JWT RS256).
+        #[arg(long, value_enum, default_value_t = KeyKindArg::Ed25519)]
+        kind: KeyKindArg,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum KeyKindArg {
+    Ed25519,
+    Rsa,
+}
+
+#[derive(Debug, Subcommand)]
+enum CredentialCommand {
+    /// Sign an unsigned credential read from a file or stdin and print it.
+    Sign(SignArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SignFormat {
+    /// Embedded Data Integrity proof (eddsa-rdfc-2022).
+    Di,
+    /// VC-JWT (compact JWS; EdDSA with an Ed25519 key, RS256 with an RSA key).
+    Jwt,
+}
+
+#[derive(Debug, Args)]
+struct SignArgs {
+    /// Private key: a PKCS#8 PEM file, or a Multikey key pair JSON file
+    /// (the W3C test vectors' keyPair.json).
+    #[arg(long)]
+    key: PathBuf,
+    /// The proof's verificationMethod (Data Integrity) or the JWT `kid`,
+    /// e.g. did:key:z6Mk…#z6Mk… or did:web:example.edu#z6Mk….
+    #[arg(long)]
+    verification_method: String,
+    /// The proof's `created` time (RFC 3339); default: now, to the second.
+    #[arg(long)]
+    created: Option<DateTime<Utc>>,
+    #[arg(long, value_enum, default_value_t = SignFormat::Di)]
+    format: SignFormat,
+    /// Indent the signed JSON (strings and numbers are kept exactly).
+    #[arg(long)]
+    pretty: bool,
+    /// The unsigned credential: a file, or - for stdin.
+    input: String,
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    /// The credential: a file, or - for stdin.
+    input: String,
+    /// Use a local copy of a status list credential: URL=FILE (repeatable).
+    #[arg(long = "status-list", value_name = "URL=FILE")]
+    status_lists: Vec<String>,
+    /// Treat a status that cannot be checked as "could not check" (exit 2)
+    /// instead of a warning.
+    #[arg(long)]
+    require_status: bool,
+    /// Accept any VC 2.0 credential, not only Open Badges 3.0.
+    #[arg(long)]
+    any_credential: bool,
+    /// Check validity dates at this time instead of now (RFC 3339).
+    #[arg(long)]
+    at: Option<DateTime<Utc>>,
+}
+
+/// Runs the command line; the process exits with the returned code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Keys(KeysCommand::Generate { dir, kind, json }) => generate_key(&dir, kind, json),
+        Command::Credential(CredentialCommand::Sign(args)) => sign(args),
+        Command::Verify(args) => verify(args),
+    }
+}
+
+fn generate_key(dir: &Path, kind: KeyKindArg, json: bool) -> anyhow::Result<ExitCode> {
+    let kind = match kind {
+        KeyKindArg::Ed25519 => keys::KeyKind::Ed25519,
+        KeyKindArg::Rsa => keys::KeyKind::Rsa,
+    };
+    let key = keys::generate(kind)?;
+    let path = keys::write_new_key_file(dir, &key)?;
+    let public_jwk = key.public_jwk();
+    let (public_key, did_key) = match &key {
+        keys::SigningKey::Ed25519(k) => (serde_json::Value::from(k.public_multibase()), Some(did::did_key(&k.verifying_key()))),
+        keys::SigningKey::Rsa(_) => (public_jwk.clone(), None),
+    };
+    let mut out = std::io::stdout().lock();
+    if json {
+        let mut report = serde_json::json!({
+            "kind": kind.to_string(), "key_id": key.id(), "public_key": public_key,
+            "public_jwk": public_jwk, "file": path.display().to_string(),
+        });
+        if let Some(did_key) = did_key {
+            report["did_key"] = did_key.into();
+        }
+        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+    } else {
+        writeln!(out, "kind:        {kind}")?;
+        writeln!(out, "key id:      {}", key.id())?;
+        match public_key {
+            serde_json::Value::String(multibase) => writeln!(out, "public key:  {multibase} (Multikey)")?,
+            jwk => writeln!(out, "public key:  {jwk} (JWK)")?,
+        }
+        if let Some(did_key) = did_key {
+            writeln!(out, "did:key:     {did_key}")?;
+        }
+        writeln!(out, "file:        {} (private; keep it secret)", path.display())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sign(args: SignArgs) -> anyhow::Result<ExitCode> {
+    let key = keys::read_key_file(&args.key)?;
+    let input = read_input(&args.input)?;
+    let created = args.created.unwrap_or_else(|| Utc::now().trunc_subsecs(0));
+    let output = match args.format {
+        SignFormat::Di => {
+            let keys::SigningKey::Ed25519(ed25519) = &key else {
+                bail!("eddsa-rdfc-2022 needs an Ed25519 key; {} is an RSA key (use --format jwt)", args.key.display());
+            };
+            let placement = if is_open_badge(&input) { ProofPlacement::Array } else { ProofPlacement::Object };
+            let options = ProofOptions::assertion(args.verification_method, created);
+            let canonicalizer = contexts::canonicalizer();
+            let signed = data_integrity::add_proof(&canonicalizer, &input, &options, ed25519.signing_key(), placement)
+                .context("cannot sign the credential")?;
+            if args.pretty {
+                crate::json::pretty(&signed).map_err(anyhow::Error::msg)?
+            } else {
+                format!("{}\n", String::from_utf8_lossy(&signed))
+            }
+        }
+        SignFormat::Jwt => {
+            let credential: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_slice(&input).context("the credential is not a JSON object")?;
+            format!("{}\n", jwt::sign_vc_jwt(&credential, &key, &args.verification_method)?)
+        }
+    };
+    std::io::stdout().lock().write_all(output.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let input = match read_input(&args.input) {
+        Ok(input) => input,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let mut lists = StaticStatusLists::new();
+    for pair in &args.status_lists {
+        let (url, file) = pair.split_once('=').context("--status-list takes URL=FILE")?;
+        let bytes = read_input(file).with_context(|| format!("cannot read the status list for {url}"))?;
+        lists = lists.with_list(url, bytes);
+    }
+    let verifier = Verifier::offline().with_status_lists(Arc::new(lists));
+    let options = VerifyOptions {
+        now: args.at.unwrap_or_else(Utc::now),
+        require_status: args.require_status,
+        require_open_badge: !args.any_credential,
+    };
+    let report = verifier.verify(&input, &options);
+    writeln!(std::io::stdout().lock(), "{}", report.to_json_pretty())?;
+    Ok(ExitCode::from(u8::try_from(report.verdict.exit_code()).unwrap_or(2)))
+}
+
+/// Reads a file or stdin (`-`), refusing inputs over [`MAX_INPUT`].
+fn read_input(source: &str) -> anyhow::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    let read = if source == "-" {
+        std::io::stdin().lock().take(MAX_INPUT + 1).read_to_end(&mut bytes).context("cannot read stdin")?
+    } else {
+        std::fs::File::open(source)
+            .with_context(|| format!("cannot open {source}"))?
+            .take(MAX_INPUT + 1)
+            .read_to_end(&mut bytes)
+            .with_context(|| format!("cannot read {source}"))?
+    };
+    if read as u64 > MAX_INPUT {
+        bail!("{source} is larger than {MAX_INPUT} bytes, the most zegel reads");
+    }
+    Ok(bytes)
+}
+
+/// Open Badges want `"proof": [ … ]`; other credentials get the usual object.
+fn is_open_badge(document: &[u8]) -> bool {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(document) else { return false };
+    let types: Vec<&str> = match value.get("type") {
+        Some(serde_json::Value::String(t)) => vec![t.as_str()],
+        Some(serde_json::Value::Array(items)) => items.iter().filter_map(|t| t.as_str()).collect(),
+        _ => Vec::new(),
+    };
+    types.iter().any(|t| matches!(*t, "OpenBadgeCredential" | "AchievementCredential" | "EndorsementCredential"))
+}

@@ -188,6 +188,42 @@ pub fn verify_proof(
     proof: &Value,
     key: &VerifyingKey,
 ) -> Result<(), DataIntegrityError> {
+    check_proof(proof)?;
+    let canonical_document = canonicalizer.canonicalize_unsecured(secured_document)?;
+    verify_proof_of(canonicalizer, &canonical_document, document_context, proof, key)
+}
+
+/// Checks the form of a proof (type, cryptosuite, members) without verifying it.
+pub fn check_proof(proof: &Value) -> Result<(), DataIntegrityError> {
+    proof_parts(proof).map(|_| ())
+}
+
+/// [`verify_proof`] for a document already canonicalised without its proofs
+/// (one canonicalisation serves every proof of a proof set).
+pub fn verify_proof_of(
+    canonicalizer: &Canonicalizer,
+    canonical_document: &str,
+    document_context: &Value,
+    proof: &Value,
+    key: &VerifyingKey,
+) -> Result<(), DataIntegrityError> {
+    let (proof, signature) = proof_parts(proof)?;
+    // The proof configuration is the proof minus its value, with the
+    // document's @context (a proof carrying another @context is refused).
+    let mut config = proof.clone();
+    config.remove("proofValue");
+    match config.get("@context") {
+        Some(context) if context != document_context => return Err(DataIntegrityError::ContextMismatch),
+        _ => {
+            config.insert("@context".into(), document_context.clone());
+        }
+    }
+    let canonical_config = canonical_configuration(canonicalizer, &config)?;
+    key.verify_strict(&hash_data(&canonical_config, canonical_document), &Signature::from_bytes(&signature))
+        .map_err(|_| DataIntegrityError::SignatureMismatch)
+}
+
+fn proof_parts(proof: &Value) -> Result<(&Map<String, Value>, [u8; 64]), DataIntegrityError> {
     let proof = proof.as_object().ok_or(DataIntegrityError::ProofNotAnObject)?;
     let text = |member: &'static str| -> Result<&str, DataIntegrityError> {
         proof
@@ -213,21 +249,7 @@ pub fn verify_proof(
         }
     }
     let signature = decode_proof_value(text("proofValue")?)?;
-
-    // The proof configuration is the proof minus its value, with the
-    // document's @context (a proof carrying another @context is refused).
-    let mut config = proof.clone();
-    config.remove("proofValue");
-    match config.get("@context") {
-        Some(context) if context != document_context => return Err(DataIntegrityError::ContextMismatch),
-        _ => {
-            config.insert("@context".into(), document_context.clone());
-        }
-    }
-    let canonical_config = canonical_configuration(canonicalizer, &config)?;
-    let canonical_document = canonicalizer.canonicalize_unsecured(secured_document)?;
-    key.verify_strict(&hash_data(&canonical_config, &canonical_document), &Signature::from_bytes(&signature))
-        .map_err(|_| DataIntegrityError::SignatureMismatch)
+    Ok((proof, signature))
 }
 
 /// Step 2 for the proof configuration.
