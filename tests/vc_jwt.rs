@@ -137,6 +137,27 @@ fn the_rs256_signature_verifies_with_plain_rsa_pkcs1v15_sha256() {
 }
 
 #[test]
+fn eddsa_tokens_are_byte_identical_to_jsonwebtoken_encode() {
+    // sign_vc_jwt signs EdDSA with the cached key instead of through
+    // jsonwebtoken (speed); the result must be exactly what jsonwebtoken makes.
+    use jsonwebtoken::{EncodingKey, Header, encode};
+    let key = test_ed25519();
+    let kid = kid(&key);
+    let token = sign_vc_jwt(&credential(), &key, &kid).expect("signs");
+    let mut header = Header::new(jsonwebtoken::Algorithm::EdDSA);
+    header.kid = Some(kid);
+    let pem = std::fs::read(manifest_path("keys/test-ed25519.pem")).expect("readable");
+    let payload = Value::Object(decode_unverified(&token).expect("decodes").payload);
+    let reference = encode(
+        &header,
+        &payload,
+        &EncodingKey::from_ed_pem(&pem).expect("PKCS#8 PEM"),
+    )
+    .expect("jsonwebtoken signs");
+    assert_eq!(token, reference);
+}
+
+#[test]
 fn eddsa_signing_is_deterministic() {
     let key = test_ed25519();
     let first = sign_vc_jwt(&credential(), &key, "k").expect("signs");

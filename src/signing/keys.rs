@@ -94,21 +94,21 @@ impl FromStr for KeyKind {
 
 /// An Ed25519 signing key with its key id (the `z6Mk…` Multikey public key).
 ///
-/// Also holds the PKCS#8 DER form jsonwebtoken signs with, built once here
-/// rather than on every VC-JWT.
+/// VC-JWTs are signed with the ed25519-dalek key directly rather than through
+/// a jsonwebtoken `EncodingKey`: jsonwebtoken re-parses the PKCS#8 document and
+/// re-derives the public key on every signature, which costs about a third of
+/// the signing time (see `jwt::sign_vc_jwt`).
 #[derive(Clone)]
 pub struct Ed25519Key {
     id: String,
     key: ed25519_dalek::SigningKey,
-    jwt_key: jsonwebtoken::EncodingKey,
 }
 
 impl Ed25519Key {
     /// Wraps an ed25519-dalek key (e.g. decoded from a W3C test vector).
     pub fn new(key: ed25519_dalek::SigningKey) -> Self {
         let id = multikey::encode_ed25519_public(&key.verifying_key());
-        let jwt_key = jsonwebtoken::EncodingKey::from_ed_der(pkcs8_v1_der(&key).as_bytes());
-        Ed25519Key { id, key, jwt_key }
+        Ed25519Key { id, key }
     }
 
     /// The key id: the Multikey public key `z6Mk…`.
@@ -152,10 +152,6 @@ impl Ed25519Key {
             .to_pem("PRIVATE KEY", LineEnding::LF)
             .expect("PEM-encoding a 48-byte DER document cannot fail")
     }
-
-    pub(crate) fn jwt_encoding_key(&self) -> &jsonwebtoken::EncodingKey {
-        &self.jwt_key
-    }
 }
 
 // PKCS#8 v1 (no embedded public key): the most widely readable form.
@@ -176,7 +172,8 @@ impl fmt::Debug for Ed25519Key {
 
 /// An RSA signing key (at least [`RSA_MIN_BITS`]) with its RFC 7638 thumbprint as key id.
 ///
-/// Also holds the PKCS#1 DER form jsonwebtoken signs with, built once.
+/// Also holds the PKCS#1 DER `EncodingKey` jsonwebtoken signs RS256 with,
+/// built once per key rather than per token.
 #[derive(Clone)]
 pub struct RsaKey {
     id: String,
