@@ -26,7 +26,7 @@ use std::str::FromStr;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::Signer;
-use ed25519_dalek::pkcs8::{EncodePrivateKey, KeypairBytes};
+use ed25519_dalek::pkcs8::KeypairBytes;
 use rand_core::OsRng;
 use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
 use rsa::pkcs8::der::pem::LineEnding;
@@ -35,7 +35,7 @@ use rsa::traits::PublicKeyParts;
 use rsa::{RsaPrivateKey, RsaPublicKey};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::jwt::PublicKey;
 use super::multikey::{self, MultikeyError};
@@ -154,14 +154,22 @@ impl Ed25519Key {
     }
 }
 
-// PKCS#8 v1 (no embedded public key): the most widely readable form.
+/// The DER of an Ed25519 PKCS#8 v1 key up to the seed (RFC 8410 §7):
+/// SEQUENCE { INTEGER 0, SEQUENCE { OID 1.3.101.112 }, OCTET STRING { OCTET STRING (32) } }.
+const ED25519_PKCS8_V1_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
+/// PKCS#8 v1 (no embedded public key), the form OpenSSL writes.
+///
+/// Built by hand because ed25519-dalek writes v2 and its `KeypairBytes`
+/// helper is not zeroized on drop with our feature set; every buffer here is.
 fn pkcs8_v1_der(key: &ed25519_dalek::SigningKey) -> SecretDocument {
-    KeypairBytes {
-        secret_key: key.to_bytes(),
-        public_key: None,
-    }
-    .to_pkcs8_der()
-    .expect("DER-encoding a fixed-size Ed25519 PrivateKeyInfo cannot fail")
+    let mut der = Zeroizing::new([0u8; 48]);
+    der[..16].copy_from_slice(&ED25519_PKCS8_V1_PREFIX);
+    der[16..].copy_from_slice(key.as_bytes());
+    SecretDocument::try_from(der.as_slice())
+        .expect("a fixed-layout Ed25519 PrivateKeyInfo is well-formed DER")
 }
 
 impl fmt::Debug for Ed25519Key {
@@ -683,8 +691,10 @@ fn parse_pkcs8_der(der: &[u8]) -> Result<SigningKey, KeyFormatError> {
     let info = PrivateKeyInfo::try_from(der).map_err(malformed("PKCS#8"))?;
     let oid = info.algorithm.oid;
     if oid == OID_ED25519 {
-        let pair = KeypairBytes::try_from(info).map_err(malformed("PKCS#8 Ed25519"))?;
+        let mut pair = KeypairBytes::try_from(info).map_err(malformed("PKCS#8 Ed25519"))?;
         let key = ed25519_dalek::SigningKey::from_bytes(&pair.secret_key);
+        // KeypairBytes does not wipe itself with our feature set.
+        pair.secret_key.zeroize();
         // PKCS#8 v2 (RFC 5958) may carry the public key; it must be this key's.
         if let Some(public) = &pair.public_key
             && public.0 != key.verifying_key().to_bytes()
@@ -843,6 +853,7 @@ pub(crate) fn rsa_jwk_thumbprint(key: &RsaPublicKey) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ed25519_dalek::pkcs8::EncodePrivateKey;
 
     const W3C_SECRET: &str = "z3u2en7t5LR2WtQH5PfFqMqwVHBeXouLzo6haApm8XHqvjxq";
     const W3C_PUBLIC: &str = "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2";
@@ -879,6 +890,18 @@ mod tests {
         assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
         let parsed = parse_private_key(&pem).expect("parses");
         assert_eq!(parsed.id(), key.id());
+    }
+
+    #[test]
+    fn the_hand_built_pkcs8_v1_der_equals_the_pkcs8_crates_encoding() {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[12u8; 32]);
+        let reference = KeypairBytes {
+            secret_key: key.to_bytes(),
+            public_key: None,
+        }
+        .to_pkcs8_der()
+        .expect("encodes");
+        assert_eq!(pkcs8_v1_der(&key).as_bytes(), reference.as_bytes());
     }
 
     #[test]
