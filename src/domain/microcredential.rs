@@ -444,7 +444,7 @@ impl StudyLoad {
     /// A JSON number written like [`Display`](fmt::Display): `5` for whole EC,
     /// `2.5` otherwise.
     pub fn to_json_number(self) -> serde_json::Number {
-        if self.tenths % 10 == 0 {
+        if self.tenths.is_multiple_of(10) {
             serde_json::Number::from(self.tenths / 10)
         } else {
             // Finite by construction, so `from_f64` always succeeds.
