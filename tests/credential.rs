@@ -562,16 +562,26 @@ fn language_tags_must_have_the_shape_ob_allows() {
 }
 
 #[test]
-fn definitions_serialise_and_do_not_deserialise_around_validation() {
-    // The validated type serialises (for storage and the admin API) but can
-    // only be created through parse.
-    let value = serde_json::to_value(micro_definition()).expect("serialises");
+fn definitions_round_trip_through_json_and_are_validated_again_when_read() {
+    let definition = micro_definition();
+    let value = serde_json::to_value(&definition).expect("serialises");
     assert_eq!(value["study_load"], json!(7.5));
     assert_eq!(
         value["assessment_types"],
         json!(["written_exam", "professional_product"])
     );
     assert_eq!(value["nlqf_level"], json!("6"));
+    let back: MicrocredentialDefinition =
+        serde_json::from_value(value.clone()).expect("reads back");
+    assert_eq!(back, definition);
+    let mut tampered = value;
+    tampered["study_load"] = json!(45);
+    tampered["eqf_level"] = json!(9);
+    let err = serde_json::from_value::<MicrocredentialDefinition>(tampered).expect_err("refused");
+    assert_eq!(
+        err.to_string(),
+        "2 problems: study_load: must be between 1 and 30 EC; eqf_level: must be an EQF level from 1 to 8"
+    );
 }
 
 #[test]

@@ -188,9 +188,10 @@ fn subject(input: &CredentialInput<'_>) -> AchievementSubject {
         })
         .into_iter()
         .collect();
-    // activityEndDate (the completion date) is left out on purpose: the OB
-    // context types it xsd:date while the strict schema demands a
-    // date-time, so no value satisfies both.
+    // activityEndDate (the completion date) is left out on purpose: the
+    // strict schema wants a date-time there, while the OB context types the
+    // term xsd:date, so a schema-valid value would be signed as an ill-typed
+    // xsd:date literal (and a plain date fails the schema).
     AchievementSubject {
         id: None,
         type_: Default::default(),

@@ -260,6 +260,12 @@ mod tests {
     }
 
     #[test]
+    fn compiled_schemas_can_be_shared_between_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Schemas>();
+    }
+
+    #[test]
     fn schema_ids_round_trip_through_their_urls() {
         for id in SchemaId::ALL {
             assert_eq!(SchemaId::from_url(id.url()), Some(id));

@@ -214,6 +214,10 @@ impl Learner {
 }
 
 /// A completed record, validated.
+///
+/// Deserialising (to load a stored record) validates every field again, but
+/// not the completion date against the current date: that was checked when
+/// the record was received.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AwardRecord {
     record_id: RecordId,

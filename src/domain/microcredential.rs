@@ -106,15 +106,6 @@ impl ValidationErrors {
             .map(|e| e.message.as_str())
     }
 
-    /// `Ok(value)` when no problem was recorded, else `Err(self)`.
-    pub fn into_result<T>(self, value: impl FnOnce() -> T) -> Result<T, Self> {
-        if self.errors.is_empty() {
-            Ok(value())
-        } else {
-            Err(self)
-        }
-    }
-
     /// Parses `value` (if the field is present) and records a problem under
     /// `field` when it is refused.
     pub(crate) fn check<T>(&mut self, field: &str, result: Result<T, ValueError>) -> Option<T> {
@@ -787,15 +778,6 @@ impl HttpsUrl {
         }
         Ok(Self(url))
     }
-
-    /// This URL with `path` appended after exactly one `/`.
-    pub fn join_path(&self, path: &str) -> String {
-        format!(
-            "{}/{}",
-            self.0.trim_end_matches('/'),
-            path.trim_start_matches('/')
-        )
-    }
 }
 text_newtype!(HttpsUrl);
 
@@ -1091,7 +1073,11 @@ pub struct MicrocredentialDefinitionInput {
 /// Always required: kind, name, description, criteria and language (Edubadges
 /// requires a language for every badge class; OB 3.0 requires name,
 /// description and criteria of every Achievement).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Serialises with the field names of [`MicrocredentialDefinitionInput`], and
+/// deserialises through [`MicrocredentialDefinition::parse`], so a stored
+/// definition is validated again when loaded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "MicrocredentialDefinitionInput")]
 pub struct MicrocredentialDefinition {
     kind: AchievementKind,
     name: Name,
@@ -1113,6 +1099,14 @@ pub struct MicrocredentialDefinition {
     tags: Vec<Name>,
     validity_days: Option<u32>,
     alignments: Vec<AlignmentDefinition>,
+}
+
+impl TryFrom<MicrocredentialDefinitionInput> for MicrocredentialDefinition {
+    type Error = ValidationErrors;
+
+    fn try_from(input: MicrocredentialDefinitionInput) -> Result<Self, Self::Error> {
+        Self::parse(input)
+    }
 }
 
 impl MicrocredentialDefinition {
