@@ -867,10 +867,12 @@ macro_rules! vocabulary {
                 match self { $($name::$variant => $nl,)+ }
             }
 
+            /// Parses a wire name, in any case.
             pub fn parse(s: &str) -> Result<Self, ValueError> {
+                // Case-insensitive: CSV exports write "Online" as often as "online".
                 let t = s.trim();
-                $( if t == $wire { return Ok($name::$variant); } )+
-                $( $( if t == $alias { return Ok($name::$target); } )+ )?
+                $( if t.eq_ignore_ascii_case($wire) { return Ok($name::$variant); } )+
+                $( $( if t.eq_ignore_ascii_case($alias) { return Ok($name::$target); } )+ )?
                 let allowed: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
                 Err(ValueError::new(format!(
                     concat!("unknown ", $what, " \"{}\"; allowed: {}"),
