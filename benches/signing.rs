@@ -1,6 +1,8 @@
 //! Signing and verification throughput on one core (criterion).
 //! Numbers and the machine they were measured on: docs/performance.md.
 
+#![allow(clippy::unwrap_used, reason = "a test or benchmark that cannot set up should fail loudly")]
+
 use chrono::{TimeZone, Utc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ed25519_dalek::SigningKey;

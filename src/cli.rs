@@ -19,7 +19,11 @@ use std::sync::Arc;
 const MAX_INPUT: u64 = 1024 * 1024;
 
 #[derive(Debug, Parser)]
-#[command(name = "zegel", version, about = "Open Badges 3.0 issuing service: sign, verify and publish microcredentials")]
+#[command(
+    name = "zegel",
+    version,
+    about = "Open Badges 3.0 issuing service: sign, verify and publish microcredentials"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -145,7 +149,9 @@ fn generate_key(dir: &Path, kind: KeyKindArg, json: bool) -> anyhow::Result<Exit
     let path = keys::write_new_key_file(dir, &key)?;
     let public_jwk = key.public_jwk();
     let (public_key, did_key) = match &key {
-        keys::SigningKey::Ed25519(k) => (serde_json::Value::from(k.public_multibase()), Some(did::did_key(&k.verifying_key()))),
+        keys::SigningKey::Ed25519(k) => {
+            (serde_json::Value::from(k.public_multibase()), Some(did::did_key(&k.verifying_key())))
+        }
         keys::SigningKey::Rsa(_) => (public_jwk.clone(), None),
     };
     let mut out = std::io::stdout().lock();

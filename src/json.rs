@@ -151,7 +151,8 @@ mod tests {
 
     #[test]
     fn members_keep_their_exact_text_and_order() {
-        let mut object = RawObject::parse(br#"{"b": 1.50, "a": [1e2, "x"], "c": {"d": 12345678901234567890123}}"#).unwrap();
+        let mut object =
+            RawObject::parse(br#"{"b": 1.50, "a": [1e2, "x"], "c": {"d": 12345678901234567890123}}"#).unwrap();
         object.set("proof", RawValue::from_string("{\"p\":1}".into()).unwrap());
         assert_eq!(
             String::from_utf8(object.to_vec()).unwrap(),

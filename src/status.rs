@@ -147,21 +147,21 @@ impl StatusEntry {
         if !has_type(object.get("type"), ENTRY_TYPE) {
             return Err(invalid("is not a BitstringStatusListEntry"));
         }
-        let purpose = object
-            .get("statusPurpose")
-            .and_then(Value::as_str)
-            .ok_or_else(|| invalid("has no statusPurpose"))?;
+        let purpose =
+            object.get("statusPurpose").and_then(Value::as_str).ok_or_else(|| invalid("has no statusPurpose"))?;
         let index = match object.get("statusListIndex") {
             Some(Value::String(s)) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
                 s.parse().map_err(|_| invalid("has a statusListIndex too large to use"))?
             }
-            Some(Value::Number(n)) => n.as_u64().ok_or_else(|| invalid("has a negative or fractional statusListIndex"))?,
+            Some(Value::Number(n)) => {
+                n.as_u64().ok_or_else(|| invalid("has a negative or fractional statusListIndex"))?
+            }
             _ => return Err(invalid("has no statusListIndex as a non-negative decimal integer")),
         };
-        if let Some(size) = object.get("statusSize") {
-            if size.as_u64() != Some(1) {
-                return Err(invalid("uses a statusSize other than 1, which zegel does not support"));
-            }
+        if let Some(size) = object.get("statusSize")
+            && size.as_u64() != Some(1)
+        {
+            return Err(invalid("uses a statusSize other than 1, which zegel does not support"));
         }
         let list_credential = object
             .get("statusListCredential")
@@ -220,10 +220,8 @@ impl StatusList {
             .get("statusPurpose")
             .and_then(Value::as_str)
             .ok_or_else(|| invalid("has no single statusPurpose"))?;
-        let encoded = subject
-            .get("encodedList")
-            .and_then(Value::as_str)
-            .ok_or_else(|| invalid("has no encodedList"))?;
+        let encoded =
+            subject.get("encodedList").and_then(Value::as_str).ok_or_else(|| invalid("has no encodedList"))?;
         Ok(Self { purpose: purpose.to_owned(), bits: Bitstring::decode(encoded)? })
     }
 
@@ -259,7 +257,10 @@ mod tests {
         assert!(bits.get(9).unwrap());
         bits.set(9, false).unwrap();
         assert!(!bits.get(9).unwrap());
-        assert_eq!(bits.get(MIN_LIST_LENGTH as u64), Err(StatusError::IndexOutOfRange { index: 131_072, length: 131_072 }));
+        assert_eq!(
+            bits.get(MIN_LIST_LENGTH as u64),
+            Err(StatusError::IndexOutOfRange { index: 131_072, length: 131_072 })
+        );
     }
 
     #[test]
@@ -275,7 +276,8 @@ mod tests {
 
     #[test]
     fn the_1edtech_test_list_has_only_bit_23_set() {
-        let bits = Bitstring::decode("uH4sIAAAAAAAA_-3BMQEAAAzDoMy_6cnoA9QFAAAAAAAAAAAAAAAAAAAAbD3uPa2cAEAAAA").unwrap();
+        let bits =
+            Bitstring::decode("uH4sIAAAAAAAA_-3BMQEAAAzDoMy_6cnoA9QFAAAAAAAAAAAAAAAAAAAAbD3uPa2cAEAAAA").unwrap();
         assert_eq!(bits.len(), MIN_LIST_LENGTH);
         assert_eq!(bits.count_set(), 1);
         assert!(bits.get(23).unwrap());

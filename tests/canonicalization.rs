@@ -1,6 +1,8 @@
 //! Canonical N-Quads must match the reference JavaScript stack byte for byte
 //! (jsonld.js + rdf-canonize, as captured in ../shared/testvectors).
 
+#![allow(clippy::unwrap_used, reason = "a test or benchmark that cannot set up should fail loudly")]
+
 use std::path::PathBuf;
 use zegel::credential::contexts;
 use zegel::jsonld::{DataLossIssue, JsonLdError};
@@ -45,8 +47,16 @@ fn w3c_eddsa_rdfc_2022_proof_configuration_is_canonicalised_byte_for_byte() {
 
 #[test]
 fn onedtech_implementation_guide_document_is_canonicalised_byte_for_byte() {
-    assert_canonical("ob3-examples/1edtech-impl-guide/unsigned.json", "ob3-examples/1edtech-impl-guide/document-canon.txt", false);
-    assert_canonical("ob3-examples/1edtech-impl-guide/signed.json", "ob3-examples/1edtech-impl-guide/document-canon.txt", true);
+    assert_canonical(
+        "ob3-examples/1edtech-impl-guide/unsigned.json",
+        "ob3-examples/1edtech-impl-guide/document-canon.txt",
+        false,
+    );
+    assert_canonical(
+        "ob3-examples/1edtech-impl-guide/signed.json",
+        "ob3-examples/1edtech-impl-guide/document-canon.txt",
+        true,
+    );
 }
 
 #[test]

@@ -2,21 +2,20 @@
 //! publish issuer keys, checked against the W3C and 1EdTech vectors in
 //! `../shared/testvectors/`.
 
+#![allow(clippy::unwrap_used, reason = "a test or benchmark that cannot set up should fail loudly")]
+
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use zegel::signing::did::{
-    self, DidError, did_document, did_document_from_public_keys, did_key,
-    did_key_verification_method, did_web_document_url, did_web_from_url, jwks,
-    verification_method_id,
+    self, DidError, did_document, did_document_from_public_keys, did_key, did_key_verification_method,
+    did_web_document_url, did_web_from_url, jwks, verification_method_id,
 };
 use zegel::signing::keys::{
-    self, Ed25519Key, KeyError, KeyFormatError, KeyKind, SigningKey, load_key_dir, read_key_file,
-    write_new_key_file,
+    self, Ed25519Key, KeyError, KeyFormatError, KeyKind, SigningKey, load_key_dir, read_key_file, write_new_key_file,
 };
 use zegel::signing::multikey::{
-    MultikeyError, decode_ed25519_public, decode_ed25519_secret, encode_ed25519_public,
-    encode_ed25519_secret,
+    MultikeyError, decode_ed25519_public, decode_ed25519_secret, encode_ed25519_public, encode_ed25519_secret,
 };
 
 const W3C_PUBLIC: &str = "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2";
@@ -39,10 +38,7 @@ fn read_json(path: &Path) -> Value {
 
 fn hex(text: &str) -> Vec<u8> {
     let text = text.trim();
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex digits"))
-        .collect()
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex digits")).collect()
 }
 
 fn test_ed25519() -> SigningKey {
@@ -54,9 +50,7 @@ fn test_rsa() -> SigningKey {
 }
 
 fn ed25519_from_seed(seed: u8) -> SigningKey {
-    SigningKey::Ed25519(Ed25519Key::new(ed25519_dalek::SigningKey::from_bytes(
-        &[seed; 32],
-    )))
+    SigningKey::Ed25519(Ed25519Key::new(ed25519_dalek::SigningKey::from_bytes(&[seed; 32])))
 }
 
 // ---------------------------------------------------------------- Multikey
@@ -80,12 +74,9 @@ fn the_w3c_secret_multikey_derives_the_published_public_key_and_reencodes() {
 #[test]
 fn the_decoded_w3c_key_reproduces_the_w3c_signature() {
     let key = Ed25519Key::new(decode_ed25519_secret(W3C_SECRET).expect("decodes"));
-    let hash_data = hex(&std::fs::read_to_string(vector_path(
-        "eddsa-rdfc-2022/combinedHashDataInt.txt",
-    ))
-    .expect("vector"));
-    let expected =
-        std::fs::read_to_string(vector_path("eddsa-rdfc-2022/sigHexDataInt.txt")).expect("vector");
+    let hash_data =
+        hex(&std::fs::read_to_string(vector_path("eddsa-rdfc-2022/combinedHashDataInt.txt")).expect("vector"));
+    let expected = std::fs::read_to_string(vector_path("eddsa-rdfc-2022/sigHexDataInt.txt")).expect("vector");
     assert_eq!(key.sign(&hash_data).to_vec(), hex(&expected));
 }
 
@@ -94,41 +85,26 @@ fn the_impl_guide_64_byte_secret_key_decodes_to_its_seed_and_public_key() {
     let vector = read_json(&vector_path("ob3-examples/1edtech-impl-guide/key.json"));
     let key = decode_ed25519_secret(vector["secretKeyMultibase"].as_str().expect("string"))
         .expect("64-byte seed‖public form decodes");
-    let seed_then_public = hex(vector["privateKeyHex_seed_then_public"]
-        .as_str()
-        .expect("string"));
+    let seed_then_public = hex(vector["privateKeyHex_seed_then_public"].as_str().expect("string"));
     assert_eq!(key.to_bytes().as_slice(), &seed_then_public[..32]);
-    assert_eq!(
-        encode_ed25519_public(&key.verifying_key()),
-        vector["publicKeyMultibase"].as_str().expect("string")
-    );
+    assert_eq!(encode_ed25519_public(&key.verifying_key()), vector["publicKeyMultibase"].as_str().expect("string"));
 }
 
 #[test]
 fn a_64_byte_secret_key_whose_public_half_is_not_the_seeds_is_refused() {
     let mut bytes = vec![0x80, 0x26];
     bytes.extend_from_slice(&[1u8; 32]);
-    bytes.extend_from_slice(
-        ed25519_dalek::SigningKey::from_bytes(&[2u8; 32])
-            .verifying_key()
-            .as_bytes(),
-    );
+    bytes.extend_from_slice(ed25519_dalek::SigningKey::from_bytes(&[2u8; 32]).verifying_key().as_bytes());
     let multibase = format!("z{}", bs58::encode(bytes).into_string());
-    assert_eq!(
-        decode_ed25519_secret(&multibase).err(),
-        Some(MultikeyError::PublicKeyMismatch)
-    );
+    assert_eq!(decode_ed25519_secret(&multibase).err(), Some(MultikeyError::PublicKeyMismatch));
 }
 
 #[test]
 fn a_p256_multikey_is_not_an_ed25519_key() {
     // did:key P-256 example from the did:key spec (multicodec 0x1200).
-    let error = decode_ed25519_public("zDnaerDaTF5BXEavCrfRZEk316dpbLsfPDZ3WJ5hRTPFU2169")
-        .expect_err("P-256 is not Ed25519");
-    assert!(
-        matches!(&error, MultikeyError::WrongCodec { found, .. } if found.contains("p256-pub")),
-        "{error}"
-    );
+    let error =
+        decode_ed25519_public("zDnaerDaTF5BXEavCrfRZEk316dpbLsfPDZ3WJ5hRTPFU2169").expect_err("P-256 is not Ed25519");
+    assert!(matches!(&error, MultikeyError::WrongCodec { found, .. } if found.contains("p256-pub")), "{error}");
     assert!(error.to_string().contains("0x1200"), "{error}");
 }
 
@@ -137,10 +113,7 @@ fn an_ed25519_key_with_a_wrong_prefix_byte_is_refused() {
     let mut bytes = vec![0xed, 0x02];
     bytes.extend_from_slice(&[9u8; 32]);
     let multibase = format!("z{}", bs58::encode(bytes).into_string());
-    assert!(matches!(
-        decode_ed25519_public(&multibase),
-        Err(MultikeyError::WrongCodec { .. })
-    ));
+    assert!(matches!(decode_ed25519_public(&multibase), Err(MultikeyError::WrongCodec { .. })));
 }
 
 #[test]
@@ -151,11 +124,7 @@ fn a_truncated_public_multikey_is_the_wrong_length() {
     let multibase = format!("z{}", bs58::encode(bytes).into_string());
     assert_eq!(
         decode_ed25519_public(&multibase).err(),
-        Some(MultikeyError::WrongLength {
-            expected: "public",
-            allowed: "32",
-            found: 31
-        })
+        Some(MultikeyError::WrongLength { expected: "public", allowed: "32", found: 31 })
     );
 }
 
@@ -167,11 +136,7 @@ fn a_truncated_secret_multikey_is_the_wrong_length() {
     let multibase = format!("z{}", bs58::encode(bytes).into_string());
     assert_eq!(
         decode_ed25519_secret(&multibase).err(),
-        Some(MultikeyError::WrongLength {
-            expected: "secret",
-            allowed: "32 or 64",
-            found: 20
-        })
+        Some(MultikeyError::WrongLength { expected: "secret", allowed: "32 or 64", found: 20 })
     );
 }
 
@@ -179,22 +144,13 @@ fn a_truncated_secret_multikey_is_the_wrong_length() {
 fn non_base58_characters_are_refused() {
     // '0', 'O', 'I' and 'l' are not in the Bitcoin alphabet.
     let tampered = W3C_PUBLIC.replacen('M', "0", 1);
-    assert!(matches!(
-        decode_ed25519_public(&tampered),
-        Err(MultikeyError::InvalidBase58 { .. })
-    ));
+    assert!(matches!(decode_ed25519_public(&tampered), Err(MultikeyError::InvalidBase58 { .. })));
 }
 
 #[test]
 fn a_multikey_without_the_z_prefix_is_not_base58btc() {
-    assert_eq!(
-        decode_ed25519_public(&W3C_PUBLIC[1..]).err(),
-        Some(MultikeyError::NotBase58Btc)
-    );
-    assert_eq!(
-        decode_ed25519_public("").err(),
-        Some(MultikeyError::NotBase58Btc)
-    );
+    assert_eq!(decode_ed25519_public(&W3C_PUBLIC[1..]).err(), Some(MultikeyError::NotBase58Btc));
+    assert_eq!(decode_ed25519_public("").err(), Some(MultikeyError::NotBase58Btc));
 }
 
 #[test]
@@ -205,10 +161,7 @@ fn thirty_two_bytes_that_are_not_a_curve_point_are_refused() {
     let mut bytes = vec![0xed, 0x01];
     bytes.extend_from_slice(&point);
     let multibase = format!("z{}", bs58::encode(bytes).into_string());
-    assert_eq!(
-        decode_ed25519_public(&multibase).err(),
-        Some(MultikeyError::InvalidPoint)
-    );
+    assert_eq!(decode_ed25519_public(&multibase).err(), Some(MultikeyError::InvalidPoint));
 }
 
 #[test]
@@ -219,10 +172,7 @@ fn a_small_order_public_key_is_refused() {
     let mut bytes = vec![0xed, 0x01];
     bytes.extend_from_slice(&point);
     let multibase = format!("z{}", bs58::encode(bytes).into_string());
-    assert_eq!(
-        decode_ed25519_public(&multibase).err(),
-        Some(MultikeyError::WeakKey)
-    );
+    assert_eq!(decode_ed25519_public(&multibase).err(), Some(MultikeyError::WeakKey));
 }
 
 // ---------------------------------------------------------------- key files
@@ -235,9 +185,7 @@ fn the_committed_test_keys_load_with_their_documented_ids() {
     let rsa = test_rsa();
     assert_eq!(rsa.kind(), KeyKind::Rsa);
     assert_eq!(rsa.id(), TEST_RSA_ID);
-    let SigningKey::Rsa(rsa) = rsa else {
-        panic!("test-rsa.pem is an RSA key")
-    };
+    let SigningKey::Rsa(rsa) = rsa else { panic!("test-rsa.pem is an RSA key") };
     assert_eq!(rsa.bits(), 3072);
 }
 
@@ -249,8 +197,7 @@ fn the_w3c_key_pair_json_file_loads_as_the_w3c_key() {
 
 #[test]
 fn the_impl_guide_key_json_file_loads_through_secret_key_multibase() {
-    let key =
-        read_key_file(&vector_path("ob3-examples/1edtech-impl-guide/key.json")).expect("loads");
+    let key = read_key_file(&vector_path("ob3-examples/1edtech-impl-guide/key.json")).expect("loads");
     assert_eq!(key.id(), "z6MkjZRZv3aez3r18pB1RBFJR1kwUVJ5jHt92JmQwXbd5hwi");
 }
 
@@ -259,17 +206,12 @@ fn a_written_ed25519_key_reads_back_as_the_same_key() {
     let dir = tempfile::tempdir().expect("temp dir");
     let key = keys::generate(KeyKind::Ed25519).expect("generates");
     let path = write_new_key_file(dir.path(), &key).expect("writes");
-    assert_eq!(
-        path.file_name().and_then(|name| name.to_str()),
-        Some(format!("ed25519-{}.pem", key.id()).as_str())
-    );
+    assert_eq!(path.file_name().and_then(|name| name.to_str()), Some(format!("ed25519-{}.pem", key.id()).as_str()));
     let text = std::fs::read_to_string(&path).expect("readable");
     assert!(text.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{text}");
     let read = read_key_file(&path).expect("reads back");
     assert_eq!(read.id(), key.id());
-    let (SigningKey::Ed25519(read), SigningKey::Ed25519(key)) = (&read, &key) else {
-        panic!("both are Ed25519")
-    };
+    let (SigningKey::Ed25519(read), SigningKey::Ed25519(key)) = (&read, &key) else { panic!("both are Ed25519") };
     assert_eq!(read.signing_key().to_bytes(), key.signing_key().to_bytes());
 }
 
@@ -277,9 +219,7 @@ fn a_written_ed25519_key_reads_back_as_the_same_key() {
 fn a_generated_rsa_key_is_3072_bits_and_reads_back_from_its_file() {
     let dir = tempfile::tempdir().expect("temp dir");
     let key = keys::generate(KeyKind::Rsa).expect("generates");
-    let SigningKey::Rsa(rsa) = &key else {
-        panic!("generate(Rsa) gives an RSA key")
-    };
+    let SigningKey::Rsa(rsa) = &key else { panic!("generate(Rsa) gives an RSA key") };
     assert_eq!(rsa.bits(), 3072);
     let path = write_new_key_file(dir.path(), &key).expect("writes");
     assert!(path.ends_with(format!("rsa-{}.pem", key.id())));
@@ -293,18 +233,9 @@ fn writing_a_key_file_that_exists_is_refused_and_leaves_it_untouched() {
     let path = write_new_key_file(dir.path(), &key).expect("first write");
     std::fs::write(&path, "sentinel").expect("overwrite for the test");
     let error = write_new_key_file(dir.path(), &key).expect_err("second write");
-    assert!(
-        matches!(&error, KeyError::AlreadyExists { path: p } if *p == path),
-        "{error}"
-    );
-    assert!(
-        error.to_string().contains("refusing to overwrite"),
-        "{error}"
-    );
-    assert_eq!(
-        std::fs::read_to_string(&path).expect("readable"),
-        "sentinel"
-    );
+    assert!(matches!(&error, KeyError::AlreadyExists { path: p } if *p == path), "{error}");
+    assert!(error.to_string().contains("refusing to overwrite"), "{error}");
+    assert_eq!(std::fs::read_to_string(&path).expect("readable"), "sentinel");
 }
 
 #[test]
@@ -322,13 +253,7 @@ fn key_files_are_mode_0600_and_new_key_directories_0700() {
     let dir = tempfile::tempdir().expect("temp dir");
     let key_dir = dir.path().join("keys");
     let path = write_new_key_file(&key_dir, &ed25519_from_seed(6)).expect("writes");
-    let mode = |path: &Path| {
-        std::fs::metadata(path)
-            .expect("metadata")
-            .permissions()
-            .mode()
-            & 0o777
-    };
+    let mode = |path: &Path| std::fs::metadata(path).expect("metadata").permissions().mode() & 0o777;
     assert_eq!(mode(&path), 0o600);
     assert_eq!(mode(&key_dir), 0o700);
 }
@@ -341,10 +266,7 @@ fn write_temp(dir: &Path, name: &str, contents: &str) -> PathBuf {
 
 fn format_error(path: &Path) -> KeyFormatError {
     match read_key_file(path) {
-        Err(KeyError::Format {
-            path: named,
-            source,
-        }) => {
+        Err(KeyError::Format { path: named, source }) => {
             assert_eq!(named, path, "the error names the file");
             source
         }
@@ -414,12 +336,7 @@ fn a_pkcs8_key_of_another_algorithm_is_unsupported() {
         matches!(&error, KeyFormatError::UnsupportedAlgorithm { oid, .. } if oid == "1.2.840.10045.2.1"),
         "{error}"
     );
-    assert!(
-        error
-            .to_string()
-            .contains("PKCS#8 key of an unsupported algorithm"),
-        "{error}"
-    );
+    assert!(error.to_string().contains("PKCS#8 key of an unsupported algorithm"), "{error}");
 }
 
 #[test]
@@ -427,10 +344,7 @@ fn an_rsa_key_shorter_than_2048_bits_is_refused() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = write_temp(dir.path(), "rsa1024.pem", RSA_1024_PKCS8);
     let error = format_error(&path);
-    assert!(
-        matches!(error, KeyFormatError::RsaTooShort { bits: 1024 }),
-        "{error}"
-    );
+    assert!(matches!(error, KeyFormatError::RsaTooShort { bits: 1024 }), "{error}");
     assert!(error.to_string().contains("RSA key shorter than 2048 bits"));
 }
 
@@ -472,8 +386,7 @@ fn a_pkcs1_rsa_key_reads_as_the_same_key_as_its_pkcs8_form() {
 #[test]
 fn a_json_key_pair_with_a_mismatched_public_key_is_refused() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let other =
-        encode_ed25519_public(&ed25519_dalek::SigningKey::from_bytes(&[8u8; 32]).verifying_key());
+    let other = encode_ed25519_public(&ed25519_dalek::SigningKey::from_bytes(&[8u8; 32]).verifying_key());
     let path = write_temp(
         dir.path(),
         "pair.json",
@@ -481,21 +394,14 @@ fn a_json_key_pair_with_a_mismatched_public_key_is_refused() {
     );
     let error = read_key_file(&path).expect_err("mismatch");
     let message = error.to_string();
-    assert!(
-        message.contains("public key does not match the private key"),
-        "{message}"
-    );
+    assert!(message.contains("public key does not match the private key"), "{message}");
     assert!(!message.contains(W3C_SECRET), "{message}");
 }
 
 #[test]
 fn a_json_file_without_a_private_key_says_so() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = write_temp(
-        dir.path(),
-        "public-only.json",
-        &format!(r#"{{"publicKeyMultibase":"{W3C_PUBLIC}"}}"#),
-    );
+    let path = write_temp(dir.path(), "public-only.json", &format!(r#"{{"publicKeyMultibase":"{W3C_PUBLIC}"}}"#));
     assert!(matches!(format_error(&path), KeyFormatError::MissingSecret));
 }
 
@@ -521,22 +427,14 @@ fn a_key_directory_loads_every_pem_in_file_name_order() {
     std::fs::write(dir.path().join("a.pem"), second.to_pkcs8_pem().as_bytes()).expect("write");
     std::fs::write(dir.path().join("README.md"), "not a key").expect("write");
     std::fs::copy(manifest_path("keys/test-rsa.pem"), dir.path().join("c.pem")).expect("copy");
-    let ids: Vec<String> = load_key_dir(dir.path())
-        .expect("loads")
-        .iter()
-        .map(|key| key.id().to_owned())
-        .collect();
+    let ids: Vec<String> = load_key_dir(dir.path()).expect("loads").iter().map(|key| key.id().to_owned()).collect();
     assert_eq!(ids, [second.id(), first.id(), TEST_RSA_ID]);
 }
 
 #[test]
 fn a_broken_file_in_the_key_directory_is_an_error_naming_it() {
     let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(
-        dir.path().join("good.pem"),
-        ed25519_from_seed(22).to_pkcs8_pem().as_bytes(),
-    )
-    .expect("write");
+    std::fs::write(dir.path().join("good.pem"), ed25519_from_seed(22).to_pkcs8_pem().as_bytes()).expect("write");
     std::fs::write(dir.path().join("bad.pem"), "garbage").expect("write");
     let error = load_key_dir(dir.path()).expect_err("bad.pem");
     assert!(error.to_string().contains("bad.pem"), "{error}");
@@ -548,44 +446,25 @@ fn the_same_key_in_two_files_is_an_error() {
     let pem = ed25519_from_seed(23).to_pkcs8_pem();
     std::fs::write(dir.path().join("one.pem"), pem.as_bytes()).expect("write");
     std::fs::write(dir.path().join("two.pem"), pem.as_bytes()).expect("write");
-    assert!(matches!(
-        load_key_dir(dir.path()),
-        Err(KeyError::DuplicateKey { .. })
-    ));
+    assert!(matches!(load_key_dir(dir.path()), Err(KeyError::DuplicateKey { .. })));
 }
 
 #[test]
 fn debug_output_of_keys_shows_ids_only() {
     let ed25519 = test_ed25519();
     let rsa = test_rsa();
-    assert_eq!(
-        format!("{ed25519:?}"),
-        format!("Ed25519(Ed25519Key {{ id: \"{TEST_ED25519_ID}\" }})")
-    );
-    assert_eq!(
-        format!("{rsa:?}"),
-        format!("Rsa(RsaKey {{ id: \"{TEST_RSA_ID}\", bits: 3072 }})")
-    );
+    assert_eq!(format!("{ed25519:?}"), format!("Ed25519(Ed25519Key {{ id: \"{TEST_ED25519_ID}\" }})"));
+    assert_eq!(format!("{rsa:?}"), format!("Rsa(RsaKey {{ id: \"{TEST_RSA_ID}\", bits: 3072 }})"));
 }
 
 #[test]
 fn public_jwks_have_the_documented_members_and_no_private_ones() {
     let ed25519 = test_ed25519().public_jwk();
-    let names: Vec<&str> = ed25519
-        .as_object()
-        .expect("object")
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let names: Vec<&str> = ed25519.as_object().expect("object").keys().map(String::as_str).collect();
     assert_eq!(names, ["kty", "crv", "x", "kid", "alg", "use"]);
     assert_eq!(ed25519["kid"], TEST_ED25519_ID);
     let rsa = test_rsa().public_jwk();
-    let names: Vec<&str> = rsa
-        .as_object()
-        .expect("object")
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let names: Vec<&str> = rsa.as_object().expect("object").keys().map(String::as_str).collect();
     assert_eq!(names, ["kty", "n", "e", "kid", "alg", "use"]);
     assert_eq!(rsa["e"], "AQAB");
     assert_eq!(rsa["alg"], "RS256");
@@ -597,10 +476,7 @@ fn public_jwks_have_the_documented_members_and_no_private_ones() {
 fn did_key_and_its_verification_method_use_the_multikey() {
     let key = decode_ed25519_public(W3C_PUBLIC).expect("decodes");
     assert_eq!(did_key(&key), format!("did:key:{W3C_PUBLIC}"));
-    assert_eq!(
-        did_key_verification_method(&key),
-        format!("did:key:{W3C_PUBLIC}#{W3C_PUBLIC}")
-    );
+    assert_eq!(did_key_verification_method(&key), format!("did:key:{W3C_PUBLIC}#{W3C_PUBLIC}"));
 }
 
 #[test]
@@ -618,36 +494,16 @@ fn a_verification_method_id_is_the_issuer_hash_key_id() {
 #[test]
 fn did_web_maps_host_port_and_path_both_ways() {
     let cases = [
-        (
-            "https://example.edu",
-            "did:web:example.edu",
-            "https://example.edu/.well-known/did.json",
-        ),
-        (
-            "https://example.edu:8443",
-            "did:web:example.edu%3A8443",
-            "https://example.edu:8443/.well-known/did.json",
-        ),
-        (
-            "https://example.edu/issuers/x",
-            "did:web:example.edu:issuers:x",
-            "https://example.edu/issuers/x/did.json",
-        ),
+        ("https://example.edu", "did:web:example.edu", "https://example.edu/.well-known/did.json"),
+        ("https://example.edu:8443", "did:web:example.edu%3A8443", "https://example.edu:8443/.well-known/did.json"),
+        ("https://example.edu/issuers/x", "did:web:example.edu:issuers:x", "https://example.edu/issuers/x/did.json"),
         (
             "https://example.edu:8443/issuers/x/",
             "did:web:example.edu%3A8443:issuers:x",
             "https://example.edu:8443/issuers/x/did.json",
         ),
-        (
-            "http://localhost:8080",
-            "did:web:localhost%3A8080",
-            "http://localhost:8080/.well-known/did.json",
-        ),
-        (
-            "http://127.0.0.1:3000/dev",
-            "did:web:127.0.0.1%3A3000:dev",
-            "http://127.0.0.1:3000/dev/did.json",
-        ),
+        ("http://localhost:8080", "did:web:localhost%3A8080", "http://localhost:8080/.well-known/did.json"),
+        ("http://127.0.0.1:3000/dev", "did:web:127.0.0.1%3A3000:dev", "http://127.0.0.1:3000/dev/did.json"),
     ];
     for (url, did, document) in cases {
         assert_eq!(did_web_from_url(url).as_deref(), Ok(did), "{url}");
@@ -657,104 +513,48 @@ fn did_web_maps_host_port_and_path_both_ways() {
 
 #[test]
 fn a_trailing_slash_is_ignored() {
-    assert_eq!(
-        did_web_from_url("https://example.edu/").as_deref(),
-        Ok("did:web:example.edu")
-    );
+    assert_eq!(did_web_from_url("https://example.edu/").as_deref(), Ok("did:web:example.edu"));
 }
 
 #[test]
 fn http_is_refused_except_on_loopback_hosts() {
-    assert!(matches!(
-        did_web_from_url("http://example.edu"),
-        Err(DidError::NotHttps { .. })
-    ));
+    assert!(matches!(did_web_from_url("http://example.edu"), Err(DidError::NotHttps { .. })));
     assert!(did_web_from_url("http://[::1]").is_ok());
-    assert!(matches!(
-        did_web_from_url("ftp://example.edu"),
-        Err(DidError::NotHttps { .. })
-    ));
-    assert!(matches!(
-        did_web_from_url("example.edu"),
-        Err(DidError::NotHttps { .. })
-    ));
+    assert!(matches!(did_web_from_url("ftp://example.edu"), Err(DidError::NotHttps { .. })));
+    assert!(matches!(did_web_from_url("example.edu"), Err(DidError::NotHttps { .. })));
 }
 
 #[test]
 fn query_fragment_and_userinfo_are_refused() {
-    assert!(matches!(
-        did_web_from_url("https://example.edu/?a=b"),
-        Err(DidError::QueryOrFragment { .. })
-    ));
-    assert!(matches!(
-        did_web_from_url("https://example.edu/#key"),
-        Err(DidError::QueryOrFragment { .. })
-    ));
-    assert!(matches!(
-        did_web_from_url("https://user:pw@example.edu"),
-        Err(DidError::UserInfo { .. })
-    ));
+    assert!(matches!(did_web_from_url("https://example.edu/?a=b"), Err(DidError::QueryOrFragment { .. })));
+    assert!(matches!(did_web_from_url("https://example.edu/#key"), Err(DidError::QueryOrFragment { .. })));
+    assert!(matches!(did_web_from_url("https://user:pw@example.edu"), Err(DidError::UserInfo { .. })));
 }
 
 #[test]
 fn public_ip_addresses_bad_ports_and_bad_paths_are_refused() {
-    assert!(matches!(
-        did_web_from_url("https://192.0.2.1"),
-        Err(DidError::InvalidHost { .. })
-    ));
-    assert!(matches!(
-        did_web_from_url("https://example.edu:0"),
-        Err(DidError::InvalidPort { .. })
-    ));
-    assert!(matches!(
-        did_web_from_url("https://example.edu:99999"),
-        Err(DidError::InvalidPort { .. })
-    ));
-    assert!(matches!(
-        did_web_from_url("https://example.edu//x"),
-        Err(DidError::InvalidPath { .. })
-    ));
-    assert!(matches!(
-        did_web_from_url("https://example.edu/a/../b"),
-        Err(DidError::InvalidPath { .. })
-    ));
-    assert!(matches!(
-        did_web_from_url("https://exa_mple.edu"),
-        Err(DidError::InvalidHost { .. })
-    ));
+    assert!(matches!(did_web_from_url("https://192.0.2.1"), Err(DidError::InvalidHost { .. })));
+    assert!(matches!(did_web_from_url("https://example.edu:0"), Err(DidError::InvalidPort { .. })));
+    assert!(matches!(did_web_from_url("https://example.edu:99999"), Err(DidError::InvalidPort { .. })));
+    assert!(matches!(did_web_from_url("https://example.edu//x"), Err(DidError::InvalidPath { .. })));
+    assert!(matches!(did_web_from_url("https://example.edu/a/../b"), Err(DidError::InvalidPath { .. })));
+    assert!(matches!(did_web_from_url("https://exa_mple.edu"), Err(DidError::InvalidHost { .. })));
 }
 
 #[test]
 fn resolving_rejects_other_methods_and_did_urls() {
-    assert!(matches!(
-        did_web_document_url(&format!("did:key:{W3C_PUBLIC}")),
-        Err(DidError::NotDidWeb { .. })
-    ));
-    assert!(matches!(
-        did_web_document_url("did:web:"),
-        Err(DidError::NotDidWeb { .. })
-    ));
-    assert!(matches!(
-        did_web_document_url("did:web:example.edu#key-1"),
-        Err(DidError::DidUrl { .. })
-    ));
-    assert!(matches!(
-        did_web_document_url("did:web:example.edu::x"),
-        Err(DidError::InvalidPath { .. })
-    ));
-    assert!(matches!(
-        did_web_document_url("did:web:example.edu%3Ahttp"),
-        Err(DidError::InvalidPort { .. })
-    ));
+    assert!(matches!(did_web_document_url(&format!("did:key:{W3C_PUBLIC}")), Err(DidError::NotDidWeb { .. })));
+    assert!(matches!(did_web_document_url("did:web:"), Err(DidError::NotDidWeb { .. })));
+    assert!(matches!(did_web_document_url("did:web:example.edu#key-1"), Err(DidError::DidUrl { .. })));
+    assert!(matches!(did_web_document_url("did:web:example.edu::x"), Err(DidError::InvalidPath { .. })));
+    assert!(matches!(did_web_document_url("did:web:example.edu%3Ahttp"), Err(DidError::InvalidPort { .. })));
 }
 
 /// Every string anywhere in a JSON value, and every object member name.
 fn all_names_and_strings(value: &Value, out: &mut Vec<String>) {
     match value {
         Value::String(text) => out.push(text.clone()),
-        Value::Array(items) => items
-            .iter()
-            .for_each(|item| all_names_and_strings(item, out)),
+        Value::Array(items) => items.iter().for_each(|item| all_names_and_strings(item, out)),
         Value::Object(members) => {
             for (name, member) in members {
                 out.push(name.clone());
@@ -769,19 +569,13 @@ fn assert_no_private_material(document: &Value, keys: &[&SigningKey]) {
     let mut texts = Vec::new();
     all_names_and_strings(document, &mut texts);
     for private_member in ["d", "p", "q", "dp", "dq", "qi"] {
-        assert!(
-            !texts.iter().any(|text| text == private_member),
-            "member {private_member:?} in {document}"
-        );
+        assert!(!texts.iter().any(|text| text == private_member), "member {private_member:?} in {document}");
     }
     let serialized = document.to_string();
     assert!(!serialized.contains("PRIVATE KEY"), "{serialized}");
     for key in keys {
         let pem = key.to_pkcs8_pem();
-        let body: String = pem
-            .lines()
-            .filter(|line| !line.starts_with("-----"))
-            .collect();
+        let body: String = pem.lines().filter(|line| !line.starts_with("-----")).collect();
         assert!(!serialized.contains(&body[..40]), "PEM body leaked");
         if let SigningKey::Ed25519(key) = key {
             let secret = encode_ed25519_secret(key.signing_key());
@@ -798,16 +592,9 @@ fn a_did_document_lists_several_keys_under_assertion_method_without_private_mate
     let rsa = test_rsa();
     let document = did_document(did, &[&old, &new, &rsa]);
 
-    assert_eq!(
-        document["@context"],
-        serde_json::json!(did::DID_DOCUMENT_CONTEXT)
-    );
+    assert_eq!(document["@context"], serde_json::json!(did::DID_DOCUMENT_CONTEXT));
     assert_eq!(document["id"], did);
-    let ids = [
-        format!("{did}#{TEST_ED25519_ID}"),
-        format!("{did}#{}", new.id()),
-        format!("{did}#{TEST_RSA_ID}"),
-    ];
+    let ids = [format!("{did}#{TEST_ED25519_ID}"), format!("{did}#{}", new.id()), format!("{did}#{TEST_RSA_ID}")];
     assert_eq!(document["assertionMethod"], serde_json::json!(ids));
     assert_eq!(document["authentication"], serde_json::json!(ids));
 
@@ -835,10 +622,7 @@ fn a_did_document_from_public_keys_equals_the_one_from_signing_keys() {
     let ed25519 = test_ed25519();
     let rsa = test_rsa();
     assert_eq!(
-        did_document_from_public_keys(
-            "did:web:example.edu",
-            &[ed25519.public_key(), rsa.public_key()]
-        ),
+        did_document_from_public_keys("did:web:example.edu", &[ed25519.public_key(), rsa.public_key()]),
         did_document("did:web:example.edu", &[&ed25519, &rsa])
     );
 }
@@ -853,9 +637,6 @@ fn the_jwks_lists_every_key_without_private_material() {
     assert_eq!(listed[0]["kid"], TEST_ED25519_ID);
     assert_eq!(listed[0]["crv"], "Ed25519");
     assert_eq!(listed[1]["kid"], TEST_RSA_ID);
-    assert_eq!(
-        did::jwks_from_public_keys(&[ed25519.public_key(), rsa.public_key()]),
-        set
-    );
+    assert_eq!(did::jwks_from_public_keys(&[ed25519.public_key(), rsa.public_key()]), set);
     assert_no_private_material(&set, &[&ed25519, &rsa]);
 }

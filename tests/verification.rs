@@ -1,6 +1,8 @@
 //! The verifier against the official 1EdTech validator fixtures, and the
 //! failure modes a verifier must name.
 
+#![allow(clippy::unwrap_used, reason = "a test or benchmark that cannot set up should fail loudly")]
+
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -10,7 +12,9 @@ use zegel::verification::{
 };
 
 fn fixture(path: &str) -> Vec<u8> {
-    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/testvectors/ob3-examples/1edtech-validator").join(path);
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/testvectors/ob3-examples/1edtech-validator")
+        .join(path);
     std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()))
 }
 
@@ -45,7 +49,8 @@ fn every_json_credential_in_valid_is_accepted_offline() {
         "bitstring-credential-status-revoked.json",
         "bitstring-testlist.json",
     ] {
-        let options = VerifyOptions { require_open_badge: name != "bitstring-testlist.json", ..VerifyOptions::at(now()) };
+        let options =
+            VerifyOptions { require_open_badge: name != "bitstring-testlist.json", ..VerifyOptions::at(now()) };
         let report = verifier().verify(&fixture(&format!("valid/{name}")), &options);
         assert_eq!(report.verdict, Verdict::Valid, "{name}: {}", report.to_json_pretty());
         assert_eq!(outcome(&report, CheckKind::Proof), Outcome::Passed, "{name}");
@@ -96,7 +101,8 @@ fn a_tampered_status_list_is_not_believed() {
 fn assert_invalid(name: &str, expected: InvalidCode, failing: CheckKind) {
     let report = verify(&format!("invalid/{name}"));
     let Verdict::Invalid { code, .. } = &report.verdict else { panic!("{name}: {}", report.to_json_pretty()) };
-    let failed: Vec<CheckKind> = report.checks.iter().filter(|c| c.outcome == Outcome::Failed).map(|c| c.check).collect();
+    let failed: Vec<CheckKind> =
+        report.checks.iter().filter(|c| c.outcome == Outcome::Failed).map(|c| c.check).collect();
     assert!(failed.contains(&failing), "{name}: {failing:?} not among failed {failed:?}: {}", report.to_json_pretty());
     assert!(
         report.checks.iter().any(|c| c.outcome == Outcome::Failed && c.code == Some(expected)),
@@ -192,7 +198,12 @@ fn garbage_is_malformed_never_a_panic() {
         &[0xff, 0xfe, 0x00],
     ] {
         let report = verifier().verify(input, &VerifyOptions::at(now()));
-        assert!(matches!(report.verdict, Verdict::Invalid { .. }), "{:?}: {}", String::from_utf8_lossy(input), report.to_json_pretty());
+        assert!(
+            matches!(report.verdict, Verdict::Invalid { .. }),
+            "{:?}: {}",
+            String::from_utf8_lossy(input),
+            report.to_json_pretty()
+        );
     }
     let huge = vec![b' '; 2 * 1024 * 1024];
     let report = verifier().verify(&huge, &VerifyOptions::at(now()));

@@ -12,15 +12,12 @@
 
 use super::contexts::{OB_EXTENSIONS, OB_V3P0, VC_V2, zegel_context_url};
 use super::model::{
-    Achievement, AchievementCredential, AchievementSubject, Alignment, CredentialSchema,
-    CredentialStatus, Criteria, Evidence, IdentifierEntry, IdentityObject, Image, Profile, Result,
-    ResultDescription,
+    Achievement, AchievementCredential, AchievementSubject, Alignment, CredentialSchema, CredentialStatus, Criteria,
+    Evidence, IdentifierEntry, IdentityObject, Image, Profile, Result, ResultDescription,
 };
 use super::recipient::identity_hash;
 use crate::domain::award::{AwardRecord, EmailAddress};
-use crate::domain::microcredential::{
-    AchievementKind, Brin, HttpsUrl, MicrocredentialDefinition, Name,
-};
+use crate::domain::microcredential::{AchievementKind, Brin, HttpsUrl, MicrocredentialDefinition, Name};
 use chrono::{DateTime, Utc};
 
 /// `identityType` of the hashed eduPersonPrincipalName (an `ext:` value, as
@@ -132,10 +129,7 @@ pub fn to_json_bytes(credential: &AchievementCredential) -> Vec<u8> {
 fn issuer_profile(issuer: &IssuerProfile, definition: &MicrocredentialDefinition) -> Profile {
     // The issuer's own BRIN wins; the definition's institution is the
     // awarding institution, which in the pilot is the issuer itself.
-    let brin = issuer
-        .brin
-        .as_ref()
-        .or(definition.institution().map(|i| &i.brin));
+    let brin = issuer.brin.as_ref().or(definition.institution().map(|i| &i.brin));
     Profile {
         id: issuer.id.clone(),
         type_: Default::default(),
@@ -226,32 +220,17 @@ fn achievement(input: &CredentialInput<'_>) -> Achievement {
         achievement_type: Some(achievement_type(d.kind()).to_owned()),
         name: d.name().to_string(),
         description: d.description().to_string(),
-        criteria: Criteria {
-            id: None,
-            narrative: Some(d.criteria().to_string()),
-        },
+        criteria: Criteria { id: None, narrative: Some(d.criteria().to_string()) },
         image: d.image().map(|url| image(url, Some(d.name().to_string()))),
         in_language: Some(d.language().to_string()),
         credits_available: d.study_load().map(|ec| ec.to_json_number()),
         ects: d.study_load().map(|ec| ec.to_json_number()),
-        learning_outcome: d
-            .learning_outcomes()
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
-        assessment_type: d
-            .assessment_types()
-            .iter()
-            .map(|t| t.as_str().to_owned())
-            .collect(),
+        learning_outcome: d.learning_outcomes().iter().map(ToString::to_string).collect(),
+        assessment_type: d.assessment_types().iter().map(|t| t.as_str().to_owned()).collect(),
         participation_type: d.participation().map(|p| p.as_str().to_owned()),
         identity_checked: d.identity_checked(),
         supervision_type: d.supervision().map(|s| s.as_str().to_owned()),
-        education_program_identifier: d
-            .education_program_identifiers()
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
+        education_program_identifier: d.education_program_identifiers().iter().map(ToString::to_string).collect(),
         tag: d.tags().iter().map(ToString::to_string).collect(),
         result_description,
         alignment: alignments(d),
@@ -332,20 +311,12 @@ fn evidence(input: &CredentialInput<'_>) -> Vec<Evidence> {
 }
 
 fn image(url: &HttpsUrl, caption: Option<String>) -> Image {
-    Image {
-        id: url.to_string(),
-        type_: Default::default(),
-        caption,
-    }
+    Image { id: url.to_string(), type_: Default::default(), caption }
 }
 
 /// `<achievement id>#grade`.
 fn grade_description_id(achievement_id: &HttpsUrl) -> String {
     // An achievement URL has no fragment of its own (it is a page).
-    let base = achievement_id
-        .as_str()
-        .split('#')
-        .next()
-        .unwrap_or_default();
+    let base = achievement_id.as_str().split('#').next().unwrap_or_default();
     format!("{base}#{GRADE_FRAGMENT}")
 }

@@ -50,10 +50,7 @@ pub const BUNDLED: &[(&str, &[u8])] = &[
     (JWK_V1, include_bytes!("contexts/jwk-v1.jsonld")),
     ("https://www.w3.org/ns/credentials/status/v1", include_bytes!("contexts/bitstring-status-list-v1.jsonld")),
     ("https://w3id.org/vc/status-list/2021/v1", include_bytes!("contexts/status-list-2021-v1.jsonld")),
-    (
-        "https://w3id.org/security/suites/ed25519-2020/v1",
-        include_bytes!("contexts/ed25519-signature-2020-v1.jsonld"),
-    ),
+    ("https://w3id.org/security/suites/ed25519-2020/v1", include_bytes!("contexts/ed25519-signature-2020-v1.jsonld")),
     (DID_V1, include_bytes!("contexts/did-v1.jsonld")),
 ];
 

@@ -174,19 +174,14 @@ pub mod date_time {
         use chrono::{DateTime, Utc};
         use serde::{Deserialize, Deserializer, Serializer};
 
-        pub fn serialize<S: Serializer>(
-            t: &Option<DateTime<Utc>>,
-            s: S,
-        ) -> Result<S::Ok, S::Error> {
+        pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
             match t {
                 Some(t) => super::serialize(t, s),
                 None => s.serialize_none(),
             }
         }
 
-        pub fn deserialize<'de, D: Deserializer<'de>>(
-            d: D,
-        ) -> Result<Option<DateTime<Utc>>, D::Error> {
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
             #[derive(Deserialize)]
             struct Wrap(#[serde(with = "super")] DateTime<Utc>);
             Ok(Option::<Wrap>::deserialize(d)?.map(|Wrap(t)| t))
@@ -215,17 +210,9 @@ pub struct AchievementCredential {
     pub issuer: Profile,
     #[serde(with = "date_time")]
     pub valid_from: DateTime<Utc>,
-    #[serde(
-        default,
-        with = "date_time::option",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "date_time::option", skip_serializing_if = "Option::is_none")]
     pub valid_until: Option<DateTime<Utc>>,
-    #[serde(
-        default,
-        with = "date_time::option",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "date_time::option", skip_serializing_if = "Option::is_none")]
     pub awarded_date: Option<DateTime<Utc>>,
     pub credential_subject: AchievementSubject,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -236,11 +223,7 @@ pub struct AchievementCredential {
     /// strict OB 3.0 schema accepts, and OB 3.0's cardinality 0..1), and as
     /// an array when there are several (VC Data Model 2.0 allows that, but
     /// the strict schema then fails); read from either form.
-    #[serde(
-        default,
-        with = "one_or_many_status",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, with = "one_or_many_status", skip_serializing_if = "Vec::is_empty")]
     pub credential_status: Vec<CredentialStatus>,
 }
 
@@ -514,9 +497,7 @@ mod index_as_string {
             Raw::Text(t) if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) => {
                 t.parse().map_err(serde::de::Error::custom)
             }
-            Raw::Text(t) => Err(serde::de::Error::custom(format!(
-                "statusListIndex \"{t}\" is not a base-10 integer"
-            ))),
+            Raw::Text(t) => Err(serde::de::Error::custom(format!("statusListIndex \"{t}\" is not a base-10 integer"))),
         }
     }
 }
@@ -558,16 +539,14 @@ pub struct CredentialSchema {
 
 impl CredentialSchema {
     /// The 1EdTech schema URL of `AchievementCredential`.
-    pub const ACHIEVEMENT_CREDENTIAL_URL: &'static str = "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json";
+    pub const ACHIEVEMENT_CREDENTIAL_URL: &'static str =
+        "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json";
     /// The validator type OB 3.0 names for its JSON schemas.
     pub const VALIDATOR_2019: &'static str = "1EdTechJsonSchemaValidator2019";
 
     /// `{"id": <AchievementCredential schema>, "type": "1EdTechJsonSchemaValidator2019"}`.
     pub fn achievement_credential() -> Self {
-        Self {
-            id: Self::ACHIEVEMENT_CREDENTIAL_URL.to_owned(),
-            type_: Self::VALIDATOR_2019.to_owned(),
-        }
+        Self { id: Self::ACHIEVEMENT_CREDENTIAL_URL.to_owned(), type_: Self::VALIDATOR_2019.to_owned() }
     }
 }
 
@@ -578,35 +557,22 @@ mod tests {
 
     #[test]
     fn one_status_entry_is_an_object_and_two_are_an_array() {
-        let revocation =
-            CredentialStatus::bitstring("https://x.example/status/1", StatusPurpose::Revocation, 7);
-        let suspension =
-            CredentialStatus::bitstring("https://x.example/status/2", StatusPurpose::Suspension, 7);
+        let revocation = CredentialStatus::bitstring("https://x.example/status/1", StatusPurpose::Revocation, 7);
+        let suspension = CredentialStatus::bitstring("https://x.example/status/2", StatusPurpose::Suspension, 7);
         #[derive(Serialize, Deserialize)]
         struct Holder {
             #[serde(with = "one_or_many_status")]
             s: Vec<CredentialStatus>,
         }
-        let one = serde_json::to_value(Holder {
-            s: vec![revocation.clone()],
-        })
-        .ok();
+        let one = serde_json::to_value(Holder { s: vec![revocation.clone()] }).ok();
         assert_eq!(
             one,
-            Some(
-                json!({"s": {"id": "https://x.example/status/1#7", "type": "BitstringStatusListEntry",
+            Some(json!({"s": {"id": "https://x.example/status/1#7", "type": "BitstringStatusListEntry",
                 "statusPurpose": "revocation", "statusListIndex": "7",
-                "statusListCredential": "https://x.example/status/1"}})
-            )
+                "statusListCredential": "https://x.example/status/1"}}))
         );
-        let two = serde_json::to_value(Holder {
-            s: vec![revocation, suspension],
-        })
-        .ok();
-        assert_eq!(
-            two.as_ref().and_then(|v| v["s"].as_array()).map(Vec::len),
-            Some(2)
-        );
+        let two = serde_json::to_value(Holder { s: vec![revocation, suspension] }).ok();
+        assert_eq!(two.as_ref().and_then(|v| v["s"].as_array()).map(Vec::len), Some(2));
         let back: Option<Holder> = two.and_then(|v| serde_json::from_value(v).ok());
         assert_eq!(back.map(|h| h.s.len()), Some(2));
     }
@@ -614,8 +580,10 @@ mod tests {
     #[test]
     fn status_list_index_is_read_from_a_number_or_a_string() {
         let entry = |index: serde_json::Value| {
-            serde_json::from_value::<CredentialStatus>(json!({"id": "https://x/1#23", "type": "BitstringStatusListEntry",
-                "statusPurpose": "revocation", "statusListIndex": index, "statusListCredential": "https://x/1"}))
+            serde_json::from_value::<CredentialStatus>(
+                json!({"id": "https://x/1#23", "type": "BitstringStatusListEntry",
+                "statusPurpose": "revocation", "statusListIndex": index, "statusListCredential": "https://x/1"}),
+            )
             .map(|e| e.status_list_index)
             .ok()
         };
@@ -629,11 +597,7 @@ mod tests {
     fn type_markers_refuse_wrong_types_when_read() {
         assert!(serde_json::from_value::<CredentialType>(json!(["VerifiableCredential"])).is_err());
         assert!(
-            serde_json::from_value::<CredentialType>(json!([
-                "OpenBadgeCredential",
-                "VerifiableCredential"
-            ]))
-            .is_ok()
+            serde_json::from_value::<CredentialType>(json!(["OpenBadgeCredential", "VerifiableCredential"])).is_ok()
         );
         assert!(serde_json::from_value::<ImageType>(json!("Image")).is_ok());
         assert!(serde_json::from_value::<ImageType>(json!(["Image"])).is_err());

@@ -64,9 +64,7 @@ pub fn identity_matches(identity_hash: &str, salt: Option<&str>, candidate: &str
         return false;
     }
     let salt = salt.unwrap_or("");
-    let matches = |c: &str| {
-        self::identity_hash(c, salt)[SHA256_PREFIX.len()..].eq_ignore_ascii_case(expected)
-    };
+    let matches = |c: &str| self::identity_hash(c, salt)[SHA256_PREFIX.len()..].eq_ignore_ascii_case(expected);
     if matches(candidate) {
         return true;
     }
@@ -82,30 +80,15 @@ mod tests {
     fn salts_are_22_url_safe_characters_and_differ() {
         let (a, b) = (new_salt(), new_salt());
         assert_eq!(a.len(), 22);
-        assert!(
-            a.bytes()
-                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
-        );
+        assert!(a.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
         assert_ne!(a, b);
     }
 
     #[test]
     fn malformed_hashes_never_match() {
         let h = identity_hash("a@example.com", "Kosher");
-        assert!(!identity_matches(
-            &h[..h.len() - 1],
-            Some("Kosher"),
-            "a@example.com"
-        ));
-        assert!(!identity_matches(
-            &h.replace("sha256$", "sha512$"),
-            Some("Kosher"),
-            "a@example.com"
-        ));
-        assert!(!identity_matches(
-            &format!("{}g", &h[..h.len() - 1]),
-            Some("Kosher"),
-            "a@example.com"
-        ));
+        assert!(!identity_matches(&h[..h.len() - 1], Some("Kosher"), "a@example.com"));
+        assert!(!identity_matches(&h.replace("sha256$", "sha512$"), Some("Kosher"), "a@example.com"));
+        assert!(!identity_matches(&format!("{}g", &h[..h.len() - 1]), Some("Kosher"), "a@example.com"));
     }
 }

@@ -28,11 +28,8 @@ pub enum SchemaId {
 }
 
 impl SchemaId {
-    pub const ALL: [SchemaId; 3] = [
-        SchemaId::AchievementCredential,
-        SchemaId::EndorsementCredential,
-        SchemaId::Profile,
-    ];
+    pub const ALL: [SchemaId; 3] =
+        [SchemaId::AchievementCredential, SchemaId::EndorsementCredential, SchemaId::Profile];
 
     /// The official URL, as a credential's `credentialSchema[].id` carries it.
     pub fn url(self) -> &'static str {
@@ -43,9 +40,7 @@ impl SchemaId {
             SchemaId::EndorsementCredential => {
                 "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_endorsementcredential_schema.json"
             }
-            SchemaId::Profile => {
-                "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_profile_schema.json"
-            }
+            SchemaId::Profile => "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_profile_schema.json",
         }
     }
 
@@ -135,13 +130,8 @@ impl Schemas {
         if validator.is_valid(doc) {
             return Ok(());
         }
-        let violations: Vec<SchemaViolation> =
-            validator.iter_errors(doc).map(|e| violation(&e)).collect();
-        if violations.is_empty() {
-            Ok(())
-        } else {
-            Err(violations)
-        }
+        let violations: Vec<SchemaViolation> = validator.iter_errors(doc).map(|e| violation(&e)).collect();
+        if violations.is_empty() { Ok(()) } else { Err(violations) }
     }
 
     fn validator(&self, which: SchemaId) -> &Validator {
@@ -156,8 +146,7 @@ impl Schemas {
 fn compile(which: SchemaId) -> Validator {
     // The bundled files are fixed at build time and a unit test compiles
     // each one, so failure here is a packaging bug, not a runtime condition.
-    let mut schema: Value =
-        serde_json::from_str(which.source()).expect("bundled schema is valid JSON");
+    let mut schema: Value = serde_json::from_str(which.source()).expect("bundled schema is valid JSON");
     if let Some(object) = schema.as_object_mut() {
         object.insert("$id".to_owned(), Value::String(which.url().to_owned()));
     }
@@ -170,10 +159,7 @@ fn compile(which: SchemaId) -> Validator {
 }
 
 fn violation(error: &ValidationError<'_>) -> SchemaViolation {
-    SchemaViolation {
-        instance_path: error.instance_path().as_str().to_owned(),
-        message: describe(error),
-    }
+    SchemaViolation { instance_path: error.instance_path().as_str().to_owned(), message: describe(error) }
 }
 
 /// A message that names what is wrong without dumping large values (which
@@ -200,11 +186,7 @@ fn describe(error: &ValidationError<'_>) -> String {
                     format!("({}) {}", i + 1, reasons.join("; "))
                 })
                 .collect();
-            format!(
-                "{} matches none of the allowed forms: {}",
-                short(error.instance()),
-                forms.join(" ")
-            )
+            format!("{} matches none of the allowed forms: {}", short(error.instance()), forms.join(" "))
         }
         _ => error.masked_with(short(error.instance())).to_string(),
     }
@@ -213,16 +195,8 @@ fn describe(error: &ValidationError<'_>) -> String {
 /// The value itself when short, else what kind of value it is.
 fn short(value: &Value) -> String {
     match value {
-        Value::Object(o) => format!(
-            "an object with {} member{}",
-            o.len(),
-            if o.len() == 1 { "" } else { "s" }
-        ),
-        Value::Array(a) => format!(
-            "an array of {} item{}",
-            a.len(),
-            if a.len() == 1 { "" } else { "s" }
-        ),
+        Value::Object(o) => format!("an object with {} member{}", o.len(), if o.len() == 1 { "" } else { "s" }),
+        Value::Array(a) => format!("an array of {} item{}", a.len(), if a.len() == 1 { "" } else { "s" }),
         other => {
             let text = other.to_string();
             if text.chars().count() <= 80 {
@@ -246,17 +220,10 @@ mod tests {
         let profile = json!({"id": "did:key:z6Mk", "type": ["Profile"], "name": "X"});
         assert_eq!(schemas.validate(SchemaId::Profile, &profile), Ok(()));
         let bad_profile = json!({"id": "did:key:z6Mk", "type": "Profile"});
-        let violations = schemas
-            .validate(SchemaId::Profile, &bad_profile)
-            .err()
-            .unwrap_or_default();
+        let violations = schemas.validate(SchemaId::Profile, &bad_profile).err().unwrap_or_default();
         assert_eq!(violations.len(), 1, "{violations:?}");
         assert_eq!(violations[0].instance_path, "/type");
-        assert!(
-            schemas
-                .validate(SchemaId::EndorsementCredential, &json!({}))
-                .is_err()
-        );
+        assert!(schemas.validate(SchemaId::EndorsementCredential, &json!({})).is_err());
     }
 
     #[test]

@@ -36,9 +36,7 @@ impl EmailAddress {
         let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c);
         let local_ok = !local.is_empty()
             && local.len() <= 64
-            && local
-                .split('.')
-                .all(|part| !part.is_empty() && part.chars().all(atext));
+            && local.split('.').all(|part| !part.is_empty() && part.chars().all(atext));
         if !local_ok || !is_domain_name(domain) {
             return Err(invalid());
         }
@@ -55,11 +53,7 @@ pub struct Eppn(String);
 
 impl Eppn {
     pub fn parse(s: &str) -> Result<Self, ValueError> {
-        let invalid = || {
-            ValueError::new(
-                "must be an eduPersonPrincipalName: user@scope, like s1234567@example.edu",
-            )
-        };
+        let invalid = || ValueError::new("must be an eduPersonPrincipalName: user@scope, like s1234567@example.edu");
         let s = s.trim().to_lowercase();
         if s.len() > 255 {
             return Err(ValueError::new("must be at most 255 characters long"));
@@ -91,9 +85,7 @@ fn is_domain_name(s: &str) -> bool {
                 && !l.starts_with('-')
                 && !l.ends_with('-')
         })
-        && labels
-            .last()
-            .is_some_and(|tld| tld.bytes().any(|b| b.is_ascii_alphabetic()))
+        && labels.last().is_some_and(|tld| tld.bytes().any(|b| b.is_ascii_alphabetic()))
 }
 
 /// A student number as the SIS knows it: 1 to 64 visible ASCII characters.
@@ -107,9 +99,7 @@ impl StudentNumber {
         if !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_graphic()) {
             Ok(Self(s.to_owned()))
         } else {
-            Err(ValueError::new(
-                "must be 1 to 64 letters, digits or punctuation, without spaces",
-            ))
+            Err(ValueError::new("must be 1 to 64 letters, digits or punctuation, without spaces"))
         }
     }
 }
@@ -127,15 +117,10 @@ impl RecordId {
             return Err(ValueError::new("must not be empty"));
         }
         if s.len() > 128 {
-            return Err(ValueError::new(format!(
-                "must be at most 128 characters (it has {})",
-                s.len()
-            )));
+            return Err(ValueError::new(format!("must be at most 128 characters (it has {})", s.len())));
         }
         if !s.bytes().all(|b| b == b' ' || b.is_ascii_graphic()) {
-            return Err(ValueError::new(
-                "must contain only printable ASCII characters",
-            ));
+            return Err(ValueError::new("must contain only printable ASCII characters"));
         }
         Ok(Self(s.to_owned()))
     }
@@ -163,11 +148,7 @@ impl Learner {
     /// Given name, prefix and surname: "Sam de Vries".
     pub fn display_name(&self) -> String {
         let mut name = self.given_name.as_str().to_owned();
-        for part in self
-            .surname_prefix
-            .iter()
-            .chain(std::iter::once(&self.surname))
-        {
+        for part in self.surname_prefix.iter().chain(std::iter::once(&self.surname)) {
             name.push(' ');
             name.push_str(part.as_str());
         }
@@ -191,22 +172,10 @@ impl Learner {
         let given_name = required(&mut e, "given_name", &input.given_name, Name::parse);
         let surname_prefix = optional(&mut e, "surname_prefix", &input.surname_prefix, Name::parse);
         let surname = required(&mut e, "surname", &input.surname, Name::parse);
-        let student_number = optional(
-            &mut e,
-            "student_number",
-            &input.student_number,
-            StudentNumber::parse,
-        );
+        let student_number = optional(&mut e, "student_number", &input.student_number, StudentNumber::parse);
         match (eppn, email, given_name, surname) {
             (Some(eppn), Some(email), Some(given_name), Some(surname)) if e.is_empty() => {
-                Ok(Self {
-                    eppn,
-                    email,
-                    given_name,
-                    surname_prefix,
-                    surname,
-                    student_number,
-                })
+                Ok(Self { eppn, email, given_name, surname_prefix, surname, student_number })
             }
             _ => Err(e),
         }
@@ -277,27 +246,19 @@ impl AwardRecord {
         };
         let grade = optional(&mut e, "grade", &input.grade, Grade::parse);
         let completed_on = required(&mut e, "completed_on", &input.completed_on, |s| {
-            let date = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
-                ValueError::new("must be a date written YYYY-MM-DD, like 2026-06-30")
-            })?;
+            let date = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map_err(|_| ValueError::new("must be a date written YYYY-MM-DD, like 2026-06-30"))?;
             if date > today {
-                return Err(ValueError::new(format!(
-                    "must not be in the future (today is {today})"
-                )));
+                return Err(ValueError::new(format!("must not be in the future (today is {today})")));
             }
             Ok(date)
         });
         let evidence_url = optional(&mut e, "evidence_url", &input.evidence_url, HttpsUrl::parse);
         let narrative = optional(&mut e, "narrative", &input.narrative, LongText::parse);
         match (record_id, learner, completed_on) {
-            (Some(record_id), Some(learner), Some(completed_on)) if e.is_empty() => Ok(Self {
-                record_id,
-                learner,
-                grade,
-                completed_on,
-                evidence_url,
-                narrative,
-            }),
+            (Some(record_id), Some(learner), Some(completed_on)) if e.is_empty() => {
+                Ok(Self { record_id, learner, grade, completed_on, evidence_url, narrative })
+            }
             _ => Err(e),
         }
     }
@@ -363,21 +324,12 @@ mod tests {
             surname: Some("Vries".into()),
             student_number: None,
         });
-        assert_eq!(
-            learner.as_ref().map(Learner::display_name).ok(),
-            Some("Sam de Vries".to_owned())
-        );
-        assert_eq!(
-            learner.as_ref().map(Learner::full_surname).ok(),
-            Some("de Vries".to_owned())
-        );
+        assert_eq!(learner.as_ref().map(Learner::display_name).ok(), Some("Sam de Vries".to_owned()));
+        assert_eq!(learner.as_ref().map(Learner::full_surname).ok(), Some("de Vries".to_owned()));
     }
 
     #[test]
     fn eppn_scope_is_the_part_after_the_at_sign() {
-        assert_eq!(
-            Eppn::parse("S1234567@Example.EDU").map(|e| e.scope().to_owned()),
-            Ok("example.edu".to_owned())
-        );
+        assert_eq!(Eppn::parse("S1234567@Example.EDU").map(|e| e.scope().to_owned()), Ok("example.edu".to_owned()));
     }
 }

@@ -66,19 +66,13 @@ impl ValidationErrors {
     }
 
     pub fn push(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.errors.push(FieldError {
-            field: field.into(),
-            message: message.into(),
-        });
+        self.errors.push(FieldError { field: field.into(), message: message.into() });
     }
 
     /// Adds every problem of `other`, with `prefix.` in front of its fields.
     pub fn extend_nested(&mut self, prefix: &str, other: ValidationErrors) {
         for e in other.errors {
-            self.errors.push(FieldError {
-                field: format!("{prefix}.{}", e.field),
-                message: e.message,
-            });
+            self.errors.push(FieldError { field: format!("{prefix}.{}", e.field), message: e.message });
         }
     }
 
@@ -100,10 +94,7 @@ impl ValidationErrors {
 
     /// The message for `field`, if that field has a problem.
     pub fn message_for(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|e| e.field == field)
-            .map(|e| e.message.as_str())
+        self.errors.iter().find(|e| e.field == field).map(|e| e.message.as_str())
     }
 
     /// Parses `value` (if the field is present) and records a problem under
@@ -267,18 +258,10 @@ impl<const MAX: usize> NonEmptyText<MAX> {
         }
         let count = s.chars().count();
         if count > MAX {
-            return Err(ValueError::new(format!(
-                "must be at most {MAX} characters (it has {count})"
-            )));
+            return Err(ValueError::new(format!("must be at most {MAX} characters (it has {count})")));
         }
-        if let Some(c) = s
-            .chars()
-            .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
-        {
-            return Err(ValueError::new(format!(
-                "must not contain control characters (found U+{:04X})",
-                u32::from(c)
-            )));
+        if let Some(c) = s.chars().find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
+            return Err(ValueError::new(format!("must not contain control characters (found U+{:04X})", u32::from(c))));
         }
         Ok(Self(s.to_owned()))
     }
@@ -368,11 +351,7 @@ impl StudyLoad {
         if whole.len() > 3 {
             return Err(ValueError::new(Self::RANGE_MESSAGE));
         }
-        let whole: u16 = if whole.is_empty() {
-            0
-        } else {
-            whole.parse().map_err(|_| not_a_number())?
-        };
+        let whole: u16 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| not_a_number())? };
         let tenth: u16 = fraction.parse().unwrap_or(0);
         Self::from_tenths(whole * 10 + tenth)
     }
@@ -439,8 +418,7 @@ impl StudyLoad {
             serde_json::Number::from(self.tenths / 10)
         } else {
             // Finite by construction, so `from_f64` always succeeds.
-            serde_json::Number::from_f64(self.as_f64())
-                .unwrap_or_else(|| serde_json::Number::from(0))
+            serde_json::Number::from_f64(self.as_f64()).unwrap_or_else(|| serde_json::Number::from(0))
         }
     }
 }
@@ -488,18 +466,11 @@ impl EqfLevel {
     const MESSAGE: &'static str = "must be an EQF level from 1 to 8";
 
     pub fn new(level: u8) -> Result<Self, ValueError> {
-        if (1..=8).contains(&level) {
-            Ok(Self(level))
-        } else {
-            Err(ValueError::new(Self::MESSAGE))
-        }
+        if (1..=8).contains(&level) { Ok(Self(level)) } else { Err(ValueError::new(Self::MESSAGE)) }
     }
 
     pub fn parse(s: &str) -> Result<Self, ValueError> {
-        s.trim()
-            .parse::<u8>()
-            .map_err(|_| ValueError::new(Self::MESSAGE))
-            .and_then(Self::new)
+        s.trim().parse::<u8>().map_err(|_| ValueError::new(Self::MESSAGE)).and_then(Self::new)
     }
 
     fn from_raw(raw: &NumberOrText) -> Result<Self, ValueError> {
@@ -653,15 +624,10 @@ impl Brin {
     pub fn parse(s: &str) -> Result<Self, ValueError> {
         let s = s.trim().to_ascii_uppercase();
         let b = s.as_bytes();
-        if b.len() == 4
-            && b[..2].iter().all(u8::is_ascii_digit)
-            && b[2..].iter().all(u8::is_ascii_uppercase)
-        {
+        if b.len() == 4 && b[..2].iter().all(u8::is_ascii_digit) && b[2..].iter().all(u8::is_ascii_uppercase) {
             Ok(Self(s))
         } else {
-            Err(ValueError::new(
-                "must be a BRIN code: 2 digits and 2 letters, like 21PB",
-            ))
+            Err(ValueError::new("must be a BRIN code: 2 digits and 2 letters, like 21PB"))
         }
     }
 }
@@ -679,19 +645,13 @@ impl LanguageTag {
         let invalid = || ValueError::new("must be a language tag like nl, en or nl-NL");
         let s = s.trim().replace('_', "-");
         let mut parts = s.split('-');
-        let language = parts
-            .next()
-            .filter(|l| (2..=3).contains(&l.len()))
-            .ok_or_else(invalid)?;
+        let language = parts.next().filter(|l| (2..=3).contains(&l.len())).ok_or_else(invalid)?;
         if !language.bytes().all(|b| b.is_ascii_alphabetic()) {
             return Err(invalid());
         }
         let mut tag = language.to_ascii_lowercase();
         let mut rest: Vec<&str> = parts.collect();
-        if let Some(script) = rest
-            .first()
-            .filter(|p| p.len() == 4 && p.bytes().all(|b| b.is_ascii_alphabetic()))
-        {
+        if let Some(script) = rest.first().filter(|p| p.len() == 4 && p.bytes().all(|b| b.is_ascii_alphabetic())) {
             tag.push('-');
             tag.push_str(&script[..1].to_ascii_uppercase());
             tag.push_str(&script[1..].to_ascii_lowercase());
@@ -735,20 +695,13 @@ impl HttpsUrl {
 
     pub fn parse(s: &str) -> Result<Self, ValueError> {
         let s = s.trim();
-        let absolute =
-            || ValueError::new("must be an absolute https URL, like https://example.edu/page");
+        let absolute = || ValueError::new("must be an absolute https URL, like https://example.edu/page");
         if s.len() > Self::MAX_LEN {
-            return Err(ValueError::new(format!(
-                "must be at most {} characters long",
-                Self::MAX_LEN
-            )));
+            return Err(ValueError::new(format!("must be at most {} characters long", Self::MAX_LEN)));
         }
         let iri = oxiri::Iri::parse(s).map_err(|_| absolute())?;
         let scheme = iri.scheme().to_ascii_lowercase();
-        let authority = iri
-            .authority()
-            .filter(|a| !a.is_empty())
-            .ok_or_else(absolute)?;
+        let authority = iri.authority().filter(|a| !a.is_empty()).ok_or_else(absolute)?;
         if authority.contains('@') {
             return Err(ValueError::new("must not contain a user name or password"));
         }
@@ -761,9 +714,7 @@ impl HttpsUrl {
             "https" => {}
             "http" if is_loopback(host) => {}
             "http" => {
-                return Err(ValueError::new(
-                    "must use https (plain http is only allowed for localhost)",
-                ));
+                return Err(ValueError::new("must use https (plain http is only allowed for localhost)"));
             }
             _ => return Err(absolute()),
         }
@@ -785,17 +736,11 @@ fn host_of(authority: &str) -> &str {
     if authority.starts_with('[') {
         return authority.find(']').map_or(authority, |i| &authority[..=i]);
     }
-    authority
-        .rsplit_once(':')
-        .map_or(authority, |(host, _port)| host)
+    authority.rsplit_once(':').map_or(authority, |(host, _port)| host)
 }
 
 fn is_loopback(host: &str) -> bool {
-    host == "localhost"
-        || host == "[::1]"
-        || host
-            .parse::<std::net::Ipv4Addr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    host == "localhost" || host == "[::1]" || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// A CROHO or CREBO code of an education programme (Edubadges'
@@ -809,18 +754,16 @@ impl EducationProgramIdentifier {
         if !s.is_empty() && s.len() <= 10 && s.bytes().all(|b| b.is_ascii_digit()) {
             Ok(Self(s.to_owned()))
         } else {
-            Err(ValueError::new(
-                "must be a CROHO or CREBO code: 1 to 10 digits, like 34479",
-            ))
+            Err(ValueError::new("must be a CROHO or CREBO code: 1 to 10 digits, like 34479"))
         }
     }
 
     fn from_raw(raw: &NumberOrText) -> Result<Self, ValueError> {
         match raw {
             NumberOrText::Number(n) if n.is_u64() => Self::parse(&n.to_string()),
-            NumberOrText::Number(_) => Err(ValueError::new(
-                "must be a CROHO or CREBO code: 1 to 10 digits, like 34479",
-            )),
+            NumberOrText::Number(_) => {
+                Err(ValueError::new("must be a CROHO or CREBO code: 1 to 10 digits, like 34479"))
+            }
             NumberOrText::Text(t) => Self::parse(t),
         }
     }
@@ -1125,10 +1068,7 @@ impl MicrocredentialDefinition {
         let kind = match given(&input.kind) {
             Some(k) => e.check("kind", AchievementKind::parse(k)),
             None => {
-                e.push(
-                    "kind",
-                    "is required (micro_credential, regular or extra_curricular)",
-                );
+                e.push("kind", "is required (micro_credential, regular or extra_curricular)");
                 None
             }
         };
@@ -1144,39 +1084,21 @@ impl MicrocredentialDefinition {
             Some(items) => {
                 let parsed = list(e, "learning_outcomes", items, |s| LongText::parse(s));
                 if items.is_empty() && micro {
-                    e.push(
-                        "learning_outcomes",
-                        "must list at least one learning outcome",
-                    );
+                    e.push("learning_outcomes", "must list at least one learning outcome");
                 }
                 parsed
             }
             None => {
                 if micro {
-                    e.push(
-                        "learning_outcomes",
-                        "is required: at least one learning outcome",
-                    );
+                    e.push("learning_outcomes", "is required: at least one learning outcome");
                 }
                 Vec::new()
             }
         };
 
-        let study_load = optional_raw(
-            e,
-            "study_load",
-            &input.study_load,
-            micro,
-            StudyLoad::from_raw,
-        );
+        let study_load = optional_raw(e, "study_load", &input.study_load, micro, StudyLoad::from_raw);
         let eqf_level = optional_raw(e, "eqf_level", &input.eqf_level, micro, EqfLevel::from_raw);
-        let nlqf_level = optional_raw(
-            e,
-            "nlqf_level",
-            &input.nlqf_level,
-            false,
-            NlqfLevel::from_raw,
-        );
+        let nlqf_level = optional_raw(e, "nlqf_level", &input.nlqf_level, false, NlqfLevel::from_raw);
 
         let assessment_types = match &input.assessment_types {
             Some(items) => {
@@ -1188,55 +1110,32 @@ impl MicrocredentialDefinition {
             }
             None => {
                 if micro {
-                    e.push(
-                        "assessment_types",
-                        "is required: at least one assessment type",
-                    );
+                    e.push("assessment_types", "is required: at least one assessment type");
                 }
                 Vec::new()
             }
         };
 
-        let participation = optional_text(
-            e,
-            "participation",
-            &input.participation,
-            micro,
-            ParticipationType::parse,
-        );
+        let participation = optional_text(e, "participation", &input.participation, micro, ParticipationType::parse);
         let identity_checked = input.identity_checked;
         if micro && identity_checked.is_none() {
             e.push("identity_checked", "is required (true or false)");
         }
-        let supervision = optional_text(
-            e,
-            "supervision",
-            &input.supervision,
-            micro,
-            SupervisionType::parse,
-        );
+        let supervision = optional_text(e, "supervision", &input.supervision, micro, SupervisionType::parse);
 
         let quality_assurance = match &input.quality_assurance {
             Some(qa) => {
                 let name = text::<255>(e, "quality_assurance.name", &qa.name, true);
                 let url = optional_text(e, "quality_assurance.url", &qa.url, true, HttpsUrl::parse);
-                let description =
-                    text::<16384>(e, "quality_assurance.description", &qa.description, true);
+                let description = text::<16384>(e, "quality_assurance.description", &qa.description, true);
                 match (name, url, description) {
-                    (Some(name), Some(url), Some(description)) => Some(QualityAssurance {
-                        name,
-                        url,
-                        description,
-                    }),
+                    (Some(name), Some(url), Some(description)) => Some(QualityAssurance { name, url, description }),
                     _ => None,
                 }
             }
             None => {
                 if micro {
-                    e.push(
-                        "quality_assurance",
-                        "is required (name, url and description)",
-                    );
+                    e.push("quality_assurance", "is required (name, url and description)");
                 }
                 None
             }
@@ -1248,8 +1147,7 @@ impl MicrocredentialDefinition {
             Some(i) => {
                 let name = text::<255>(e, "institution.name", &i.name, true);
                 let brin = optional_text(e, "institution.brin", &i.brin, true, Brin::parse);
-                name.zip(brin)
-                    .map(|(name, brin)| Institution { name, brin })
+                name.zip(brin).map(|(name, brin)| Institution { name, brin })
             }
             None => {
                 if micro {
@@ -1262,12 +1160,7 @@ impl MicrocredentialDefinition {
         let image = optional_text(e, "image", &input.image, false, HttpsUrl::parse);
 
         let education_program_identifiers = match &input.education_program_identifiers {
-            Some(items) => list(
-                e,
-                "education_program_identifiers",
-                items,
-                EducationProgramIdentifier::from_raw,
-            ),
+            Some(items) => list(e, "education_program_identifiers", items, EducationProgramIdentifier::from_raw),
             None => Vec::new(),
         };
 
@@ -1277,18 +1170,12 @@ impl MicrocredentialDefinition {
         };
 
         let validity_days = input.validity_days.as_ref().and_then(|raw| {
-            let message = format!(
-                "must be a whole number of days from 1 to {}",
-                Self::MAX_VALIDITY_DAYS
-            );
+            let message = format!("must be a whole number of days from 1 to {}", Self::MAX_VALIDITY_DAYS);
             let days = match raw {
                 NumberOrText::Number(n) => n.as_u64(),
                 NumberOrText::Text(t) => t.trim().parse::<u64>().ok(),
             };
-            match days
-                .and_then(|d| u32::try_from(d).ok())
-                .filter(|d| (1..=Self::MAX_VALIDITY_DAYS).contains(d))
-            {
+            match days.and_then(|d| u32::try_from(d).ok()).filter(|d| (1..=Self::MAX_VALIDITY_DAYS).contains(d)) {
                 Some(d) => Some(d),
                 None => {
                     e.push("validity_days", message);
@@ -1302,11 +1189,7 @@ impl MicrocredentialDefinition {
                 if items.len() > Self::MAX_ALIGNMENTS {
                     e.push(
                         "alignments",
-                        format!(
-                            "must have at most {} entries (it has {})",
-                            Self::MAX_ALIGNMENTS,
-                            items.len()
-                        ),
+                        format!("must have at most {} entries (it has {})", Self::MAX_ALIGNMENTS, items.len()),
                     );
                 }
                 items
@@ -1315,22 +1198,11 @@ impl MicrocredentialDefinition {
                     .filter_map(|(i, a)| {
                         let at = |f: &str| format!("alignments[{i}].{f}");
                         let target_name = text::<255>(e, &at("target_name"), &a.target_name, true);
-                        let target_url = optional_text(
-                            e,
-                            &at("target_url"),
-                            &a.target_url,
-                            true,
-                            HttpsUrl::parse,
-                        );
+                        let target_url = optional_text(e, &at("target_url"), &a.target_url, true, HttpsUrl::parse);
                         let target_code = text::<255>(e, &at("target_code"), &a.target_code, false);
-                        let target_framework =
-                            text::<255>(e, &at("target_framework"), &a.target_framework, false);
-                        let target_description = text::<16384>(
-                            e,
-                            &at("target_description"),
-                            &a.target_description,
-                            false,
-                        );
+                        let target_framework = text::<255>(e, &at("target_framework"), &a.target_framework, false);
+                        let target_description =
+                            text::<16384>(e, &at("target_description"), &a.target_description, false);
                         Some(AlignmentDefinition {
                             target_name: target_name?,
                             target_url: target_url?,
@@ -1345,9 +1217,7 @@ impl MicrocredentialDefinition {
         };
 
         match (kind, name, description, criteria, language) {
-            (Some(kind), Some(name), Some(description), Some(criteria), Some(language))
-                if errors.is_empty() =>
-            {
+            (Some(kind), Some(name), Some(description), Some(criteria), Some(language)) if errors.is_empty() => {
                 Ok(Self {
                     kind,
                     name,
@@ -1469,8 +1339,7 @@ impl MicrocredentialDefinition {
     /// When an award made at `awarded` expires. Counted from the original
     /// award, so a reissue does not extend the validity.
     pub fn valid_until(&self, awarded: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.validity_days
-            .and_then(|d| awarded.checked_add_signed(Duration::days(i64::from(d))))
+        self.validity_days.and_then(|d| awarded.checked_add_signed(Duration::days(i64::from(d))))
     }
 
     pub fn alignments(&self) -> &[AlignmentDefinition] {
@@ -1550,18 +1419,9 @@ mod tests {
 
     #[test]
     fn study_load_is_displayed_without_a_trailing_zero() {
-        assert_eq!(
-            StudyLoad::parse("5").map(|s| s.to_string()),
-            Ok("5".to_owned())
-        );
-        assert_eq!(
-            StudyLoad::parse("2.5").map(|s| s.to_string()),
-            Ok("2.5".to_owned())
-        );
-        assert_eq!(
-            StudyLoad::parse("2,50").map(|s| s.to_string()),
-            Ok("2.5".to_owned())
-        );
+        assert_eq!(StudyLoad::parse("5").map(|s| s.to_string()), Ok("5".to_owned()));
+        assert_eq!(StudyLoad::parse("2.5").map(|s| s.to_string()), Ok("2.5".to_owned()));
+        assert_eq!(StudyLoad::parse("2,50").map(|s| s.to_string()), Ok("2.5".to_owned()));
         assert_eq!(StudyLoad::parse("07.0").map(|s| s.tenths()), Ok(70));
     }
 
@@ -1571,20 +1431,13 @@ mod tests {
             let err = StudyLoad::parse(bad).expect_err(bad);
             assert!(err.message().contains("must be a number"), "{bad}: {err}");
         }
-        assert_eq!(
-            StudyLoad::parse(".5").map(|s| s.tenths()).ok(),
-            None,
-            "0.5 is out of range"
-        );
+        assert_eq!(StudyLoad::parse(".5").map(|s| s.tenths()).ok(), None, "0.5 is out of range");
     }
 
     #[test]
     fn study_load_from_a_float_uses_its_shortest_decimal_form() {
         assert_eq!(StudyLoad::from_f64(1.1).map(|s| s.tenths()), Ok(11));
-        assert!(
-            StudyLoad::from_f64(2.499_999_999_999_999_6).is_err(),
-            "not 2.5"
-        );
+        assert!(StudyLoad::from_f64(2.499_999_999_999_999_6).is_err(), "not 2.5");
         assert!(StudyLoad::from_f64(2.55).is_err());
         assert!(StudyLoad::from_f64(f64::NAN).is_err());
         assert!(StudyLoad::from_f64(1e300).is_err());
@@ -1592,34 +1445,17 @@ mod tests {
 
     #[test]
     fn study_load_as_a_json_number_is_an_integer_when_whole() {
-        assert_eq!(
-            StudyLoad::parse("5").map(|s| s.to_json_number().to_string()),
-            Ok("5".to_owned())
-        );
-        assert_eq!(
-            StudyLoad::parse("7.5").map(|s| s.to_json_number().to_string()),
-            Ok("7.5".to_owned())
-        );
-        assert_eq!(
-            StudyLoad::parse("1.1").map(|s| s.to_json_number().to_string()),
-            Ok("1.1".to_owned())
-        );
+        assert_eq!(StudyLoad::parse("5").map(|s| s.to_json_number().to_string()), Ok("5".to_owned()));
+        assert_eq!(StudyLoad::parse("7.5").map(|s| s.to_json_number().to_string()), Ok("7.5".to_owned()));
+        assert_eq!(StudyLoad::parse("1.1").map(|s| s.to_json_number().to_string()), Ok("1.1".to_owned()));
     }
 
     #[test]
     fn language_tags_are_normalised_to_conventional_case() {
-        for (input, expected) in [
-            ("NL", "nl"),
-            ("nl_nl", "nl-NL"),
-            ("en-gb", "en-GB"),
-            ("zh-hant-tw", "zh-Hant-TW"),
-            ("es-419", "es-419"),
-        ] {
-            assert_eq!(
-                LanguageTag::parse(input).map(|t| t.to_string()),
-                Ok(expected.to_owned()),
-                "{input}"
-            );
+        for (input, expected) in
+            [("NL", "nl"), ("nl_nl", "nl-NL"), ("en-gb", "en-GB"), ("zh-hant-tw", "zh-Hant-TW"), ("es-419", "es-419")]
+        {
+            assert_eq!(LanguageTag::parse(input).map(|t| t.to_string()), Ok(expected.to_owned()), "{input}");
         }
         for bad in ["", "n", "dutch", "nl-", "nl-NLD", "nl-NL-x", "1l"] {
             assert!(LanguageTag::parse(bad).is_err(), "{bad}");
@@ -1633,11 +1469,7 @@ mod tests {
             HttpsUrl::parse("HTTPS://Example.EDU/Path").map(|u| u.to_string()),
             Ok("https://example.edu/Path".to_owned())
         );
-        for ok in [
-            "http://localhost:8080/x",
-            "http://127.0.0.1/x",
-            "http://[::1]:8080/",
-        ] {
+        for ok in ["http://localhost:8080/x", "http://127.0.0.1/x", "http://[::1]:8080/"] {
             assert!(HttpsUrl::parse(ok).is_ok(), "{ok}");
         }
         for bad in [
@@ -1655,10 +1487,7 @@ mod tests {
 
     #[test]
     fn assessment_types_accept_edubadges_misspelling_of_oral_exam() {
-        assert_eq!(
-            AssessmentType::parse("oram_exam"),
-            Ok(AssessmentType::OralExam)
-        );
+        assert_eq!(AssessmentType::parse("oram_exam"), Ok(AssessmentType::OralExam));
         assert_eq!(AssessmentType::OralExam.as_str(), "oral_exam");
         assert_eq!(AssessmentType::OralExam.edubadges_code(), "oram_exam");
         assert_eq!(AssessmentType::WrittenExam.edubadges_code(), "written_exam");
@@ -1689,9 +1518,7 @@ mod tests {
         assert_eq!(e.to_string(), "2 problems: a: x; b[1]: y");
         assert_eq!(
             serde_json::to_value(&e).ok(),
-            Some(
-                serde_json::json!({"errors": [{"field": "a", "message": "x"}, {"field": "b[1]", "message": "y"}]})
-            )
+            Some(serde_json::json!({"errors": [{"field": "a", "message": "x"}, {"field": "b[1]", "message": "y"}]}))
         );
     }
 }

@@ -50,16 +50,13 @@ impl DocumentLoader {
         let iri = oxiri::Iri::parse(url).ok()?;
         let secure = iri.scheme() == "https"
             || (iri.scheme() == "http"
-                && iri
-                    .authority()
-                    .is_some_and(|a| a.starts_with("127.0.0.1") || a.starts_with("localhost") || a.starts_with("[::1]")));
+                && iri.authority().is_some_and(|a| {
+                    a.starts_with("127.0.0.1") || a.starts_with("localhost") || a.starts_with("[::1]")
+                }));
         if !secure || iri.query().is_some() || iri.fragment().is_some() {
             return None;
         }
-        self.by_path
-            .iter()
-            .find(|(path, _)| iri.path() == path)
-            .map(|(_, bytes)| bytes.clone())
+        self.by_path.iter().find(|(path, _)| iri.path() == path).map(|(_, bytes)| bytes.clone())
     }
 
     pub fn urls(&self) -> impl Iterator<Item = &str> {
@@ -73,8 +70,7 @@ impl DocumentLoader {
     }
 
     fn collect_terms(&mut self, bytes: &[u8]) {
-        let value: serde_json::Value =
-            serde_json::from_slice(bytes).expect("bundled JSON-LD contexts are valid JSON");
+        let value: serde_json::Value = serde_json::from_slice(bytes).expect("bundled JSON-LD contexts are valid JSON");
         let terms = Arc::make_mut(&mut self.terms);
         collect_context_keys(&value, terms);
     }

@@ -13,6 +13,7 @@
 
 mod loader;
 mod nquads;
+mod rdfc;
 mod scan;
 mod template;
 
@@ -25,6 +26,18 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use template::{Analysis, Placeholders, Template};
+
+/// RDFC-1.0 canonical N-Quads of an RDF dataset.
+pub fn canonicalize_dataset(dataset: &Dataset, limits: &Limits) -> Result<String, JsonLdError> {
+    nquads::canonical_nquads(dataset, limits)
+}
+
+/// [`canonicalize_dataset`] that always labels blank nodes with zegel's own
+/// RDFC-1.0 implementation, for comparing it with oxrdf in tests.
+#[doc(hidden)]
+pub fn canonicalize_dataset_by_spec(dataset: &Dataset, limits: &Limits) -> Result<String, JsonLdError> {
+    nquads::canonical_nquads_with(dataset, limits, true)
+}
 
 /// `@vocab` of the safe-mode probe: an undefined term `t` expands to `PROBE_VOCAB + t`.
 const PROBE_VOCAB: &str = "urn:x-zegel-undefined-term:";
@@ -42,6 +55,8 @@ pub struct Limits {
     pub max_indistinguishable_blank_nodes: usize,
     /// Memoised shapes kept before the cache is emptied.
     pub max_cached_shapes: usize,
+    /// Hash N-Degree Quads invocations allowed for one document.
+    pub max_canonicalization_steps: usize,
 }
 
 impl Default for Limits {
@@ -52,6 +67,7 @@ impl Default for Limits {
             max_blank_nodes: 1024,
             max_indistinguishable_blank_nodes: 6,
             max_cached_shapes: 4096,
+            max_canonicalization_steps: 10_000,
         }
     }
 }
@@ -77,8 +93,14 @@ pub enum JsonLdError {
     Processing(String),
     #[error("the document has {count} blank nodes, more than the limit of {limit}")]
     TooManyBlankNodes { count: usize, limit: usize },
-    #[error("the document has {count} blank nodes that cannot be told apart (limit {limit}); canonicalising it could take exponential time")]
+    #[error(
+        "the document has {count} blank nodes that cannot be told apart (limit {limit}); canonicalising it could take exponential time"
+    )]
     IndistinguishableBlankNodes { count: usize, limit: usize },
+    #[error(
+        "canonicalising the document's blank nodes needs more than {0} steps; refused as possible dataset poisoning"
+    )]
+    TooComplex(usize),
 }
 
 /// Something JSON-LD processing would silently lose or misread.
@@ -281,9 +303,10 @@ impl Canonicalizer {
         };
         // Safe mode, on the verified skeleton: undefinedness depends only on
         // the shape and the kept values, never on a placeholder's text.
-        let skeleton = scan::write_skeleton(json, options, scan.has_top_level_context, Some(PROBE_VOCAB), |i, value| {
-            if kept[i] { value.clone() } else { self.placeholders.render(i, scan.slots[i].iri_like).into() }
-        })?;
+        let skeleton =
+            scan::write_skeleton(json, options, scan.has_top_level_context, Some(PROBE_VOCAB), |i, value| {
+                if kept[i] { value.clone() } else { self.placeholders.render(i, scan.slots[i].iri_like).into() }
+            })?;
         self.safe_mode(&skeleton)?;
 
         let kept: Arc<[usize]> = (0..kept.len()).filter(|&i| kept[i]).collect();
@@ -303,9 +326,8 @@ impl Canonicalizer {
     fn direct_dataset(&self, json: &[u8], options: WalkOptions, scan: &Scan<'_>) -> Result<Dataset, JsonLdError> {
         let document = scan::write_skeleton(json, options, scan.has_top_level_context, None, |_, v| v.clone())?;
         let quads = self.parse(&document, None)?;
-        let probe = scan::write_skeleton(json, options, scan.has_top_level_context, Some(PROBE_VOCAB), |_, v| {
-            v.clone()
-        })?;
+        let probe =
+            scan::write_skeleton(json, options, scan.has_top_level_context, Some(PROBE_VOCAB), |_, v| v.clone())?;
         self.safe_mode(&probe)?;
         let mut dataset = Dataset::new();
         for quad in &quads {
@@ -344,7 +366,10 @@ impl Canonicalizer {
                             push(DataLossIssue::UndefinedType(term.to_owned()));
                         } else {
                             let property = predicate.strip_prefix(PROBE_VOCAB).unwrap_or(predicate);
-                            push(DataLossIssue::UndefinedValue { property: property.to_owned(), value: term.to_owned() });
+                            push(DataLossIssue::UndefinedValue {
+                                property: property.to_owned(),
+                                value: term.to_owned(),
+                            });
                         }
                     }
                     check_node(n.as_str(), &mut push);

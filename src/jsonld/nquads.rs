@@ -1,8 +1,11 @@
-//! RDFC-1.0 (oxrdf) and the canonical N-Quads serialisation of its result.
+//! RDFC-1.0 and the canonical N-Quads serialisation of its result.
+//!
+//! Blank nodes are labelled by oxrdf when every first-degree hash is unique,
+//! and by `rdfc` otherwise (see there why).
 
 use super::{JsonLdError, Limits};
 use oxrdf::dataset::{CanonicalizationAlgorithm, CanonicalizationHashAlgorithm};
-use oxrdf::{BlankNode, BlankNodeRef, Dataset, GraphNameRef, NamedOrBlankNodeRef, TermRef};
+use oxrdf::{BlankNodeRef, Dataset, GraphNameRef, NamedOrBlankNodeRef, TermRef};
 use std::collections::HashMap;
 use std::fmt::Write;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -10,10 +13,27 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 /// Canonical N-Quads: one line per quad, each ending in `" .\n"`, sorted by
 /// code point, duplicates removed.
 pub(crate) fn canonical_nquads(dataset: &Dataset, limits: &Limits) -> Result<String, JsonLdError> {
-    guard_against_poisoning(dataset, limits)?;
-    let labels = dataset.canonicalize_blank_nodes(CanonicalizationAlgorithm::Rdfc10 {
-        hash_algorithm: CanonicalizationHashAlgorithm::Sha256,
-    });
+    canonical_nquads_with(dataset, limits, false)
+}
+
+/// `always_spec_path`: label with `rdfc` even where oxrdf would be exact (tests).
+pub(crate) fn canonical_nquads_with(
+    dataset: &Dataset,
+    limits: &Limits,
+    always_spec_path: bool,
+) -> Result<String, JsonLdError> {
+    let unique = guard_against_poisoning(dataset, limits)?;
+    let labels: HashMap<BlankNodeRef<'_>, String> = if unique && !always_spec_path {
+        dataset
+            .canonicalize_blank_nodes(CanonicalizationAlgorithm::Rdfc10 {
+                hash_algorithm: CanonicalizationHashAlgorithm::Sha256,
+            })
+            .into_iter()
+            .map(|(node, label)| (node, label.into_string()))
+            .collect()
+    } else {
+        super::rdfc::canonical_labels(dataset, limits.max_canonicalization_steps)?
+    };
     let mut lines: Vec<String> = Vec::with_capacity(dataset.len());
     for quad in dataset.iter() {
         let mut line = String::with_capacity(128);
@@ -47,7 +67,7 @@ pub(crate) fn canonical_nquads(dataset: &Dataset, limits: &Limits) -> Result<Str
     Ok(lines.concat())
 }
 
-fn write_node(out: &mut String, node: NamedOrBlankNodeRef<'_>, labels: &HashMap<BlankNodeRef<'_>, BlankNode>) {
+fn write_node(out: &mut String, node: NamedOrBlankNodeRef<'_>, labels: &HashMap<BlankNodeRef<'_>, String>) {
     match node {
         NamedOrBlankNodeRef::NamedNode(n) => {
             let _ = write!(out, "{n}");
@@ -56,10 +76,11 @@ fn write_node(out: &mut String, node: NamedOrBlankNodeRef<'_>, labels: &HashMap<
     }
 }
 
-fn write_blank(out: &mut String, node: BlankNodeRef<'_>, labels: &HashMap<BlankNodeRef<'_>, BlankNode>) {
+fn write_blank(out: &mut String, node: BlankNodeRef<'_>, labels: &HashMap<BlankNodeRef<'_>, String>) {
     match labels.get(&node) {
         Some(label) => {
-            let _ = write!(out, "{label}");
+            out.push_str("_:");
+            out.push_str(label);
         }
         None => {
             let _ = write!(out, "{node}");
@@ -72,7 +93,10 @@ fn write_blank(out: &mut String, node: BlankNodeRef<'_>, labels: &HashMap<BlankN
 /// bound the number of blank nodes and the size of every group of blank nodes
 /// whose own quads look alike (an over-approximation of equal first-degree
 /// hashes, so the check never lets a poisoned group through).
-fn guard_against_poisoning(dataset: &Dataset, limits: &Limits) -> Result<(), JsonLdError> {
+///
+/// Returns whether every blank node's first-degree hash is unique, in which
+/// case RDFC-1.0 never runs its n-degree step.
+fn guard_against_poisoning(dataset: &Dataset, limits: &Limits) -> Result<bool, JsonLdError> {
     let mut signatures: HashMap<BlankNodeRef<'_>, u64> = HashMap::new();
     for quad in dataset.iter() {
         let blank_subject = match quad.subject {
@@ -123,9 +147,11 @@ fn guard_against_poisoning(dataset: &Dataset, limits: &Limits) -> Result<(), Jso
         return Err(JsonLdError::TooManyBlankNodes { count: signatures.len(), limit: limits.max_blank_nodes });
     }
     let mut groups: HashMap<u64, usize> = HashMap::new();
+    let mut all_unique = true;
     for signature in signatures.values() {
         let size = groups.entry(*signature).or_insert(0);
         *size += 1;
+        all_unique &= *size == 1;
         if *size > limits.max_indistinguishable_blank_nodes {
             return Err(JsonLdError::IndistinguishableBlankNodes {
                 count: *size,
@@ -133,5 +159,5 @@ fn guard_against_poisoning(dataset: &Dataset, limits: &Limits) -> Result<(), Jso
             });
         }
     }
-    Ok(())
+    Ok(all_unique)
 }

@@ -14,9 +14,29 @@ use std::collections::HashSet;
 
 /// JSON-LD 1.1 keywords.
 const KEYWORDS: &[&str] = &[
-    "@base", "@container", "@context", "@direction", "@graph", "@id", "@import", "@included", "@index", "@json",
-    "@language", "@list", "@nest", "@none", "@prefix", "@propagate", "@protected", "@reverse", "@set", "@type",
-    "@value", "@version", "@vocab",
+    "@base",
+    "@container",
+    "@context",
+    "@direction",
+    "@graph",
+    "@id",
+    "@import",
+    "@included",
+    "@index",
+    "@json",
+    "@language",
+    "@list",
+    "@nest",
+    "@none",
+    "@prefix",
+    "@propagate",
+    "@protected",
+    "@reverse",
+    "@set",
+    "@type",
+    "@value",
+    "@version",
+    "@vocab",
 ];
 
 /// A token of the walk, with its role for canonicalisation.
@@ -151,10 +171,7 @@ pub(crate) fn walk<'a>(
             }
             JsonEvent::EndObject | JsonEvent::EndArray => {
                 stack.pop();
-                emit(
-                    if matches!(event, JsonEvent::EndObject) { Token::EndObject } else { Token::EndArray },
-                    None,
-                );
+                emit(if matches!(event, JsonEvent::EndObject) { Token::EndObject } else { Token::EndArray }, None);
                 end_value(&mut stack);
             }
             JsonEvent::ObjectKey(key) => {
@@ -251,7 +268,8 @@ pub(crate) fn scan<'a>(
             }
             Token::Slot(_, value) => {
                 shape.push('s');
-                let steering = owner.is_some_and(|k| k == "type" || (k.starts_with('@') && k != "@id" && k != "@value"));
+                let steering =
+                    owner.is_some_and(|k| k == "type" || (k.starts_with('@') && k != "@id" && k != "@value"));
                 slots.push(Slot { value, iri_like: false, steering });
             }
             Token::Fixed(event) => match event {
@@ -311,26 +329,27 @@ pub(crate) fn write_skeleton<'a>(
     let mut context_value_next = false;
     let mut close_array_at_depth: Option<usize> = None;
     walk(json, options, &mut issues, |token, _| {
-        if std::mem::take(&mut context_value_next) {
-            if let Some(probe) = probe_vocab {
-                writer.event(JsonEvent::StartArray);
-                writer.probe(probe);
-                if matches!(token, Token::StartArray) {
-                    // The context is already an array: the probe is its first entry.
-                    writer.depth += 1;
-                    return;
-                }
-                close_array_at_depth = Some(writer.depth);
+        if std::mem::take(&mut context_value_next)
+            && let Some(probe) = probe_vocab
+        {
+            writer.event(JsonEvent::StartArray);
+            writer.probe(probe);
+            if matches!(token, Token::StartArray) {
+                // The context is already an array: the probe is its first entry.
+                writer.depth += 1;
+                return;
             }
+            close_array_at_depth = Some(writer.depth);
         }
         match token {
             Token::StartObject => {
                 writer.event(JsonEvent::StartObject);
-                if writer.depth == 0 && !has_top_level_context {
-                    if let Some(probe) = probe_vocab {
-                        writer.event(JsonEvent::ObjectKey("@context".into()));
-                        writer.probe(probe);
-                    }
+                if writer.depth == 0
+                    && !has_top_level_context
+                    && let Some(probe) = probe_vocab
+                {
+                    writer.event(JsonEvent::ObjectKey("@context".into()));
+                    writer.probe(probe);
                 }
                 writer.depth += 1;
             }

@@ -22,8 +22,8 @@
 
 use super::scan::Slot;
 use oxrdf::{
-    BlankNode, Dataset, GraphNameRef, Literal, LiteralRef, NamedNode, NamedNodeRef, NamedOrBlankNodeRef, Quad,
-    QuadRef, Term, TermRef,
+    BlankNode, Dataset, GraphNameRef, Literal, LiteralRef, NamedNode, NamedNodeRef, NamedOrBlankNodeRef, Quad, QuadRef,
+    Term, TermRef,
 };
 use std::borrow::Cow;
 
@@ -65,11 +65,7 @@ impl Placeholders {
         let Some(at) = text.find(self.nonce.as_str()) else {
             return Ok(None);
         };
-        let digits: String = text[at + self.nonce.len()..]
-            .chars()
-            .skip(1)
-            .take_while(char::is_ascii_digit)
-            .collect();
+        let digits: String = text[at + self.nonce.len()..].chars().skip(1).take_while(char::is_ascii_digit).collect();
         digits.parse().map(Some).map_err(|_| ())
     }
 }
@@ -86,7 +82,11 @@ enum Object {
     Node(Node),
     Literal(Literal),
     /// A literal whose lexical form is the slot's value.
-    SlotLiteral { slot: usize, datatype: NamedNode, language: Option<String> },
+    SlotLiteral {
+        slot: usize,
+        datatype: NamedNode,
+        language: Option<String>,
+    },
 }
 
 #[derive(Debug)]
@@ -127,11 +127,13 @@ pub(crate) fn analyse(quads: &[Quad], slots: &[Slot<'_>], kept: &[bool], placeho
         // ok_as: Some(true) = an IRI-like slot may land here verbatim,
         // Some(false) = any slot may land here verbatim (literal),
         // None = no placeholder may land here.
-        if let (Some(iri_position), Some((index, iri_like))) = (ok_as, placeholders.exact(text)) {
-            if index < slots.len() && iri_like == slots[index].iri_like && (!iri_position || iri_like) {
-                good[index] = true;
-                return Some(index);
-            }
+        if let (Some(iri_position), Some((index, iri_like))) = (ok_as, placeholders.exact(text))
+            && index < slots.len()
+            && iri_like == slots[index].iri_like
+            && (!iri_position || iri_like)
+        {
+            good[index] = true;
+            return Some(index);
         }
         match placeholders.mentioned(text) {
             Ok(None) => {}
@@ -185,11 +187,7 @@ pub(crate) fn analyse(quads: &[Quad], slots: &[Slot<'_>], kept: &[bool], placeho
         return Analysis::Unusable;
     }
     let keep: Vec<usize> = (0..slots.len()).filter(|&i| !kept[i] && (bad[i] || !good[i])).collect();
-    if keep.is_empty() {
-        Analysis::Verified(Template { quads: template })
-    } else {
-        Analysis::Keep(keep)
-    }
+    if keep.is_empty() { Analysis::Verified(Template { quads: template }) } else { Analysis::Keep(keep) }
 }
 
 impl Template {

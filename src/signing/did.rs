@@ -25,11 +25,8 @@ use super::keys::SigningKey;
 use super::multikey;
 
 /// The `@context` of the DID documents we publish.
-pub const DID_DOCUMENT_CONTEXT: [&str; 3] = [
-    "https://www.w3.org/ns/did/v1",
-    "https://w3id.org/security/multikey/v1",
-    "https://w3id.org/security/jwk/v1",
-];
+pub const DID_DOCUMENT_CONTEXT: [&str; 3] =
+    ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1", "https://w3id.org/security/jwk/v1"];
 
 /// Why a URL cannot be a did:web, or a DID cannot be resolved as one.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -43,9 +40,7 @@ pub enum DidError {
         url: String,
     },
     /// Query or fragment in the base URL.
-    #[error(
-        "{url:?} has a query or fragment; a did:web base URL may only have a host, port and path"
-    )]
+    #[error("{url:?} has a query or fragment; a did:web base URL may only have a host, port and path")]
     QueryOrFragment {
         /// The URL given.
         url: String,
@@ -126,32 +121,22 @@ pub fn verification_method_id(did_or_issuer: &str, key: &SigningKey) -> String {
 /// `127.0.0.0/8`, `[::1]`), which are allowed for development.
 pub fn did_web_from_url(public_base_url: &str) -> Result<String, DidError> {
     let url = public_base_url;
-    let (scheme, rest) = url.split_once("://").ok_or_else(|| DidError::NotHttps {
-        url: url.to_owned(),
-    })?;
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| DidError::NotHttps { url: url.to_owned() })?;
     let scheme = scheme.to_ascii_lowercase();
     if scheme != "https" && scheme != "http" {
-        return Err(DidError::NotHttps {
-            url: url.to_owned(),
-        });
+        return Err(DidError::NotHttps { url: url.to_owned() });
     }
     if rest.contains(['?', '#']) {
-        return Err(DidError::QueryOrFragment {
-            url: url.to_owned(),
-        });
+        return Err(DidError::QueryOrFragment { url: url.to_owned() });
     }
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     if authority.contains('@') {
-        return Err(DidError::UserInfo {
-            url: url.to_owned(),
-        });
+        return Err(DidError::UserInfo { url: url.to_owned() });
     }
     let (host, port) = parse_authority(authority)?;
     let loopback = host.is_loopback();
     if scheme == "http" && !loopback {
-        return Err(DidError::NotHttps {
-            url: url.to_owned(),
-        });
+        return Err(DidError::NotHttps { url: url.to_owned() });
     }
     let default_port = if scheme == "https" { 443 } else { 80 };
 
@@ -178,19 +163,14 @@ pub fn did_web_document_url(did: &str) -> Result<String, DidError> {
     let id = did
         .strip_prefix("did:web:")
         .filter(|id| !id.is_empty())
-        .ok_or_else(|| DidError::NotDidWeb {
-            did: did.to_owned(),
-        })?;
+        .ok_or_else(|| DidError::NotDidWeb { did: did.to_owned() })?;
     if id.contains(['#', '?', '/']) {
-        return Err(DidError::DidUrl {
-            did: did.to_owned(),
-        });
+        return Err(DidError::DidUrl { did: did.to_owned() });
     }
     let mut parts = id.split(':');
     let authority = parts.next().unwrap_or_default();
-    let authority = percent_decode(authority).ok_or_else(|| DidError::InvalidPercentEncoding {
-        did: did.to_owned(),
-    })?;
+    let authority =
+        percent_decode(authority).ok_or_else(|| DidError::InvalidPercentEncoding { did: did.to_owned() })?;
     let (host, port) = parse_authority(&authority)?;
     let scheme = if host.is_loopback() { "http" } else { "https" };
 
@@ -204,11 +184,7 @@ pub fn did_web_document_url(did: &str) -> Result<String, DidError> {
         url.push('/');
         url.push_str(segment);
     }
-    url.push_str(if segments.is_empty() {
-        "/.well-known/did.json"
-    } else {
-        "/did.json"
-    });
+    url.push_str(if segments.is_empty() { "/.well-known/did.json" } else { "/did.json" });
     Ok(url)
 }
 
@@ -234,10 +210,9 @@ impl Host {
 
 fn parse_authority(authority: &str) -> Result<(Host, Option<u16>), DidError> {
     let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
-        let (address, after) = bracketed.split_once(']').ok_or(DidError::InvalidHost {
-            host: authority.to_owned(),
-            reason: "unclosed IPv6 literal",
-        })?;
+        let (address, after) = bracketed
+            .split_once(']')
+            .ok_or(DidError::InvalidHost { host: authority.to_owned(), reason: "unclosed IPv6 literal" })?;
         let port = match after {
             "" => None,
             _ => Some(after.strip_prefix(':').ok_or(DidError::InvalidHost {
@@ -258,9 +233,7 @@ fn parse_authority(authority: &str) -> Result<(Host, Option<u16>), DidError> {
 }
 
 fn parse_port(port: &str) -> Result<u16, DidError> {
-    let invalid = || DidError::InvalidPort {
-        port: port.to_owned(),
-    };
+    let invalid = || DidError::InvalidPort { port: port.to_owned() };
     if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
         return Err(invalid());
     }
@@ -271,45 +244,31 @@ fn parse_port(port: &str) -> Result<u16, DidError> {
 }
 
 fn parse_ipv6_host(address: &str) -> Result<Host, DidError> {
-    let ip: Ipv6Addr = address.parse().map_err(|_| DidError::InvalidHost {
-        host: format!("[{address}]"),
-        reason: "not an IPv6 address",
-    })?;
+    let ip: Ipv6Addr = address
+        .parse()
+        .map_err(|_| DidError::InvalidHost { host: format!("[{address}]"), reason: "not an IPv6 address" })?;
     if !ip.is_loopback() {
         return Err(DidError::InvalidHost {
             host: format!("[{address}]"),
             reason: "did:web does not allow IP addresses (only [::1] for development)",
         });
     }
-    Ok(Host {
-        text: "[::1]".to_owned(),
-        kind: HostKind::LoopbackIp,
-    })
+    Ok(Host { text: "[::1]".to_owned(), kind: HostKind::LoopbackIp })
 }
 
 fn parse_host(host: &str) -> Result<Host, DidError> {
-    let invalid = |reason| DidError::InvalidHost {
-        host: host.to_owned(),
-        reason,
-    };
+    let invalid = |reason| DidError::InvalidHost { host: host.to_owned(), reason };
     if let Ok(ip) = host.parse::<Ipv4Addr>() {
         if ip.is_loopback() {
-            return Ok(Host {
-                text: ip.to_string(),
-                kind: HostKind::LoopbackIp,
-            });
+            return Ok(Host { text: ip.to_string(), kind: HostKind::LoopbackIp });
         }
-        return Err(invalid(
-            "did:web does not allow IP addresses (only 127.0.0.1 for development)",
-        ));
+        return Err(invalid("did:web does not allow IP addresses (only 127.0.0.1 for development)"));
     }
     if host.is_empty() {
         return Err(invalid("empty host"));
     }
     if !host.is_ascii() {
-        return Err(invalid(
-            "internationalised domain names must be given in their ASCII (xn--) form",
-        ));
+        return Err(invalid("internationalised domain names must be given in their ASCII (xn--) form"));
     }
     if host.len() > 253 {
         return Err(invalid("longer than 253 characters"));
@@ -317,26 +276,16 @@ fn parse_host(host: &str) -> Result<Host, DidError> {
     let host = host.to_ascii_lowercase();
     for label in host.split('.') {
         if label.is_empty() || label.len() > 63 {
-            return Err(invalid(
-                "every dot-separated label must have 1 to 63 characters",
-            ));
+            return Err(invalid("every dot-separated label must have 1 to 63 characters"));
         }
-        if !label
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        if !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
             || label.starts_with('-')
             || label.ends_with('-')
         {
-            return Err(invalid(
-                "labels may only contain letters, digits and inner hyphens",
-            ));
+            return Err(invalid("labels may only contain letters, digits and inner hyphens"));
         }
     }
-    let kind = if host == "localhost" {
-        HostKind::Localhost
-    } else {
-        HostKind::Name
-    };
+    let kind = if host == "localhost" { HostKind::Localhost } else { HostKind::Name };
     Ok(Host { text: host, kind })
 }
 
@@ -362,16 +311,13 @@ fn path_segments<'a>(path: &'a str, url: &str) -> Result<Vec<&'a str>, DidError>
 }
 
 fn check_segment(segment: &str, input: &str) -> Result<(), DidError> {
-    let invalid = |reason| DidError::InvalidPath {
-        input: input.to_owned(),
-        reason,
-    };
+    let invalid = |reason| DidError::InvalidPath { input: input.to_owned(), reason };
     match segment {
         "" => Err(invalid("empty path segment")),
         "." | ".." => Err(invalid("\".\" and \"..\" path segments are not allowed")),
-        _ if !segment.bytes().all(is_url_path_byte) => Err(invalid(
-            "characters outside the URL path character set (percent-encode them)",
-        )),
+        _ if !segment.bytes().all(is_url_path_byte) => {
+            Err(invalid("characters outside the URL path character set (percent-encode them)"))
+        }
         _ if percent_decode(segment).is_none() => Err(invalid("invalid percent-encoding")),
         _ => Ok(()),
     }
@@ -380,16 +326,13 @@ fn check_segment(segment: &str, input: &str) -> Result<(), DidError> {
 /// A DID path segment must be did-core `idchar`s; percent-encodings stay as
 /// they are in the URL path.
 fn check_did_segment(segment: &str, did: &str) -> Result<(), DidError> {
-    let invalid = |reason| DidError::InvalidPath {
-        input: did.to_owned(),
-        reason,
-    };
+    let invalid = |reason| DidError::InvalidPath { input: did.to_owned(), reason };
     match segment {
         "" => Err(invalid("empty path segment (\"::\" or a trailing \":\")")),
         "." | ".." => Err(invalid("\".\" and \"..\" path segments are not allowed")),
-        _ if !segment.bytes().all(is_idchar_byte) => Err(invalid(
-            "characters outside the DID syntax (letters, digits, \".\", \"-\", \"_\", %XX)",
-        )),
+        _ if !segment.bytes().all(is_idchar_byte) => {
+            Err(invalid("characters outside the DID syntax (letters, digits, \".\", \"-\", \"_\", %XX)"))
+        }
         _ if percent_decode(segment).is_none() => Err(invalid("invalid percent-encoding")),
         _ => Ok(()),
     }
@@ -458,14 +401,8 @@ pub fn did_document(did: &str, keys: &[&SigningKey]) -> Value {
 /// referenced from `assertionMethod` (issuing credentials) and
 /// `authentication`.
 pub fn did_document_from_public_keys(did: &str, keys: &[PublicKey]) -> Value {
-    let methods: Vec<Value> = keys
-        .iter()
-        .map(|key| verification_method(did, key))
-        .collect();
-    let ids: Vec<Value> = methods
-        .iter()
-        .filter_map(|method| method.get("id").cloned())
-        .collect();
+    let methods: Vec<Value> = keys.iter().map(|key| verification_method(did, key)).collect();
+    let ids: Vec<Value> = methods.iter().filter_map(|method| method.get("id").cloned()).collect();
     json!({
         "@context": DID_DOCUMENT_CONTEXT,
         "id": did,
@@ -510,30 +447,21 @@ mod tests {
 
     #[test]
     fn uppercase_hosts_and_default_ports_are_normalised() {
-        assert_eq!(
-            did_web_from_url("https://Example.EDU:443/").as_deref(),
-            Ok("did:web:example.edu")
-        );
+        assert_eq!(did_web_from_url("https://Example.EDU:443/").as_deref(), Ok("did:web:example.edu"));
     }
 
     #[test]
     fn path_characters_outside_idchar_are_percent_encoded_and_resolve_back() {
         let did = did_web_from_url("https://example.edu/~issuer/a%20b").expect("valid");
         assert_eq!(did, "did:web:example.edu:%7Eissuer:a%20b");
-        assert_eq!(
-            did_web_document_url(&did).as_deref(),
-            Ok("https://example.edu/%7Eissuer/a%20b/did.json")
-        );
+        assert_eq!(did_web_document_url(&did).as_deref(), Ok("https://example.edu/%7Eissuer/a%20b/did.json"));
     }
 
     #[test]
     fn ipv6_loopback_round_trips_through_percent_encoding() {
         let did = did_web_from_url("http://[::1]:8080").expect("loopback");
         assert_eq!(did, "did:web:%5B%3A%3A1%5D%3A8080");
-        assert_eq!(
-            did_web_document_url(&did).as_deref(),
-            Ok("http://[::1]:8080/.well-known/did.json")
-        );
+        assert_eq!(did_web_document_url(&did).as_deref(), Ok("http://[::1]:8080/.well-known/did.json"));
     }
 
     #[test]

@@ -85,9 +85,7 @@ pub enum JwtError {
         reason: String,
     },
     /// The credential already has a member named like a JWT claim.
-    #[error(
-        "the credential has a top-level \"{name}\" member, which would collide with the JWT claim of that name"
-    )]
+    #[error("the credential has a top-level \"{name}\" member, which would collide with the JWT claim of that name")]
     ReservedClaimInCredential {
         /// The member.
         name: String,
@@ -212,9 +210,7 @@ pub enum JwtError {
         subject: Option<String>,
     },
     /// `nbf` ≠ `validFrom`.
-    #[error(
-        "the JWT \"nbf\" {nbf} does not match the credential validFrom {valid_from:?} ({valid_from_seconds})"
-    )]
+    #[error("the JWT \"nbf\" {nbf} does not match the credential validFrom {valid_from:?} ({valid_from_seconds})")]
     NotBeforeMismatch {
         /// The claim, in seconds.
         nbf: i64,
@@ -224,9 +220,7 @@ pub enum JwtError {
         valid_from_seconds: i64,
     },
     /// `exp` ≠ `validUntil`.
-    #[error(
-        "the JWT \"exp\" {exp} does not match the credential validUntil {valid_until:?} ({valid_until_seconds})"
-    )]
+    #[error("the JWT \"exp\" {exp} does not match the credential validUntil {valid_until:?} ({valid_until_seconds})")]
     ExpiryMismatch {
         /// The claim, in seconds.
         exp: i64,
@@ -275,21 +269,14 @@ impl PublicKey {
     /// Refuses JWKs with private members (`d`, …), `use` other than `sig`, and
     /// an `alg` other than the one the key type verifies.
     pub fn from_jwk(jwk: &Value) -> Result<PublicKey, JwtError> {
-        let jwk = jwk.as_object().ok_or_else(|| JwtError::InvalidJwk {
-            reason: "not a JSON object".to_owned(),
-        })?;
-        if let Some(member) = PRIVATE_JWK_MEMBERS
-            .into_iter()
-            .find(|member| jwk.contains_key(*member))
-        {
+        let jwk = jwk.as_object().ok_or_else(|| JwtError::InvalidJwk { reason: "not a JSON object".to_owned() })?;
+        if let Some(member) = PRIVATE_JWK_MEMBERS.into_iter().find(|member| jwk.contains_key(*member)) {
             return Err(JwtError::PrivateKeyInJwk { member });
         }
         if let Some(usage) = jwk.get("use")
             && usage.as_str() != Some("sig")
         {
-            return Err(JwtError::InvalidJwk {
-                reason: format!("\"use\" is {usage}, not \"sig\""),
-            });
+            return Err(JwtError::InvalidJwk { reason: format!("\"use\" is {usage}, not \"sig\"") });
         }
         let kty = jwk_string(jwk, "kty")?;
         let crv = jwk.get("crv").and_then(Value::as_str);
@@ -297,20 +284,14 @@ impl PublicKey {
             ("OKP", Some("Ed25519")) => PublicKey::Ed25519(ed25519_from_jwk(jwk)?),
             ("RSA", _) => PublicKey::Rsa(rsa_from_jwk(jwk)?),
             _ => {
-                return Err(JwtError::UnsupportedJwk {
-                    kty: kty.to_owned(),
-                    crv: crv.map(str::to_owned),
-                });
+                return Err(JwtError::UnsupportedJwk { kty: kty.to_owned(), crv: crv.map(str::to_owned) });
             }
         };
         if let Some(alg) = jwk.get("alg")
             && alg.as_str() != Some(key.algorithm_name())
         {
             return Err(JwtError::InvalidJwk {
-                reason: format!(
-                    "\"alg\" is {alg}, but this key verifies \"{}\"",
-                    key.algorithm_name()
-                ),
+                reason: format!("\"alg\" is {alg}, but this key verifies \"{}\"", key.algorithm_name()),
             });
         }
         Ok(key)
@@ -359,9 +340,7 @@ impl PublicKey {
         match self {
             // jsonwebtoken wants the raw 32-byte key here, despite the name.
             PublicKey::Ed25519(key) => DecodingKey::from_ed_der(key.as_bytes()),
-            PublicKey::Rsa(key) => {
-                DecodingKey::from_rsa_raw_components(&key.n().to_bytes_be(), &key.e().to_bytes_be())
-            }
+            PublicKey::Rsa(key) => DecodingKey::from_rsa_raw_components(&key.n().to_bytes_be(), &key.e().to_bytes_be()),
         }
     }
 }
@@ -369,31 +348,25 @@ impl PublicKey {
 fn jwk_string<'a>(jwk: &'a Map<String, Value>, member: &str) -> Result<&'a str, JwtError> {
     jwk.get(member)
         .and_then(Value::as_str)
-        .ok_or_else(|| JwtError::InvalidJwk {
-            reason: format!("no string \"{member}\""),
-        })
+        .ok_or_else(|| JwtError::InvalidJwk { reason: format!("no string \"{member}\"") })
 }
 
 fn jwk_bytes(jwk: &Map<String, Value>, member: &str) -> Result<Vec<u8>, JwtError> {
     URL_SAFE_NO_PAD
         .decode(jwk_string(jwk, member)?)
-        .map_err(|_| JwtError::InvalidJwk {
-            reason: format!("\"{member}\" is not base64url without padding"),
-        })
+        .map_err(|_| JwtError::InvalidJwk { reason: format!("\"{member}\" is not base64url without padding") })
 }
 
 fn ed25519_from_jwk(jwk: &Map<String, Value>) -> Result<ed25519_dalek::VerifyingKey, JwtError> {
     let x = jwk_bytes(jwk, "x")?;
-    let x: &[u8; 32] = x.as_slice().try_into().map_err(|_| JwtError::InvalidJwk {
-        reason: format!("Ed25519 \"x\" must be 32 bytes, found {}", x.len()),
-    })?;
-    let key = ed25519_dalek::VerifyingKey::from_bytes(x).map_err(|_| JwtError::InvalidJwk {
-        reason: "Ed25519 \"x\" is not a point on the curve".to_owned(),
-    })?;
+    let x: &[u8; 32] = x
+        .as_slice()
+        .try_into()
+        .map_err(|_| JwtError::InvalidJwk { reason: format!("Ed25519 \"x\" must be 32 bytes, found {}", x.len()) })?;
+    let key = ed25519_dalek::VerifyingKey::from_bytes(x)
+        .map_err(|_| JwtError::InvalidJwk { reason: "Ed25519 \"x\" is not a point on the curve".to_owned() })?;
     if key.is_weak() {
-        return Err(JwtError::InvalidJwk {
-            reason: "Ed25519 \"x\" is a small-order (weak) point".to_owned(),
-        });
+        return Err(JwtError::InvalidJwk { reason: "Ed25519 \"x\" is a small-order (weak) point".to_owned() });
     }
     Ok(key)
 }
@@ -403,13 +376,9 @@ fn rsa_from_jwk(jwk: &Map<String, Value>) -> Result<RsaPublicKey, JwtError> {
     let e = rsa::BigUint::from_bytes_be(&jwk_bytes(jwk, "e")?);
     let bits = n.bits();
     if bits < RSA_MIN_BITS {
-        return Err(JwtError::InvalidJwk {
-            reason: format!("RSA key shorter than {RSA_MIN_BITS} bits ({bits} bits)"),
-        });
+        return Err(JwtError::InvalidJwk { reason: format!("RSA key shorter than {RSA_MIN_BITS} bits ({bits} bits)") });
     }
-    RsaPublicKey::new(n, e).map_err(|error| JwtError::InvalidJwk {
-        reason: format!("invalid RSA public key: {error}"),
-    })
+    RsaPublicKey::new(n, e).map_err(|error| JwtError::InvalidJwk { reason: format!("invalid RSA public key: {error}") })
 }
 
 /// Signs `credential` as a VC-JWT with `key`; `kid` is the header's key id,
@@ -428,14 +397,9 @@ fn rsa_from_jwk(jwk: &Map<String, Value>) -> Result<RsaPublicKey, JwtError> {
 /// all of it the Ed25519 signature itself.
 ///
 /// See: OB 3.0 §8.2, <https://www.imsglobal.org/spec/ob/v3p0/#jwt-proof>
-pub fn sign_vc_jwt(
-    credential: &Map<String, Value>,
-    key: &SigningKey,
-    kid: &str,
-) -> Result<String, JwtError> {
-    if let Some(name) = credential
-        .keys()
-        .find(|name| REGISTERED_CLAIMS.contains(&name.as_str()) || name.as_str() == "vc")
+pub fn sign_vc_jwt(credential: &Map<String, Value>, key: &SigningKey, kid: &str) -> Result<String, JwtError> {
+    if let Some(name) =
+        credential.keys().find(|name| REGISTERED_CLAIMS.contains(&name.as_str()) || name.as_str() == "vc")
     {
         return Err(JwtError::ReservedClaimInCredential { name: name.clone() });
     }
@@ -444,12 +408,10 @@ pub fn sign_vc_jwt(
     let payload = VcJwtPayload { credential, claims };
     match key {
         SigningKey::Ed25519(key) => sign_eddsa(&jose_header(Algorithm::EdDSA, kid), &payload, key),
-        SigningKey::Rsa(key) => jsonwebtoken::encode(
-            &jose_header(Algorithm::RS256, kid),
-            &payload,
-            key.jwt_encoding_key(),
-        )
-        .map_err(JwtError::Sign),
+        SigningKey::Rsa(key) => {
+            jsonwebtoken::encode(&jose_header(Algorithm::RS256, kid), &payload, key.jwt_encoding_key())
+                .map_err(JwtError::Sign)
+        }
     }
 }
 
@@ -467,11 +429,7 @@ fn jose_header(alg: Algorithm, kid: &str) -> Header {
 /// is deterministic; a test pins the equality), minus its per-call PKCS#8
 /// parse and public-key derivation, which cost ~20 µs of ~65 µs per token,
 /// and minus two intermediate string copies.
-fn sign_eddsa(
-    header: &Header,
-    payload: &VcJwtPayload<'_>,
-    key: &Ed25519Key,
-) -> Result<String, JwtError> {
+fn sign_eddsa(header: &Header, payload: &VcJwtPayload<'_>, key: &Ed25519Key) -> Result<String, JwtError> {
     let header = serde_json::to_vec(header).map_err(JwtError::Serialize)?;
     let payload = serde_json::to_vec(payload).map_err(JwtError::Serialize)?;
     let mut token = String::with_capacity(4 * (header.len() + payload.len() + 64) / 3 + 8);
@@ -496,19 +454,10 @@ struct VcJwtClaims<'a> {
 impl<'a> VcJwtClaims<'a> {
     fn for_credential(credential: &'a Map<String, Value>) -> Result<Self, JwtError> {
         let iss = issuer_id(credential).ok_or(JwtError::MissingIssuer)?;
-        let jti = credential
-            .get("id")
-            .and_then(Value::as_str)
-            .ok_or(JwtError::MissingId)?;
+        let jti = credential.get("id").and_then(Value::as_str).ok_or(JwtError::MissingId)?;
         let nbf = date_seconds(credential, "validFrom")?.ok_or(JwtError::MissingValidFrom)?;
         let exp = date_seconds(credential, "validUntil")?;
-        Ok(VcJwtClaims {
-            iss,
-            jti,
-            sub: subject_id(credential),
-            nbf,
-            exp,
-        })
+        Ok(VcJwtClaims { iss, jti, sub: subject_id(credential), nbf, exp })
     }
 }
 
@@ -555,10 +504,7 @@ fn subject_id(credential: &Map<String, Value>) -> Option<&str> {
 }
 
 /// A date member as NumericDate seconds (fractions truncated toward the past).
-fn date_seconds(
-    credential: &Map<String, Value>,
-    member: &'static str,
-) -> Result<Option<i64>, JwtError> {
+fn date_seconds(credential: &Map<String, Value>, member: &'static str) -> Result<Option<i64>, JwtError> {
     let Some(value) = credential.get(member) else {
         return Ok(None);
     };
@@ -613,15 +559,10 @@ impl DecodedJwt {
 /// Each way a token can be malformed has its own error; no input panics.
 pub fn decode_unverified(token: &str) -> Result<DecodedJwt, JwtError> {
     let mut segments = token.split('.');
-    let (Some(header), Some(payload), Some(signature), None) = (
-        segments.next(),
-        segments.next(),
-        segments.next(),
-        segments.next(),
-    ) else {
-        return Err(JwtError::WrongSegmentCount {
-            found: token.split('.').count(),
-        });
+    let (Some(header), Some(payload), Some(signature), None) =
+        (segments.next(), segments.next(), segments.next(), segments.next())
+    else {
+        return Err(JwtError::WrongSegmentCount { found: token.split('.').count() });
     };
     Ok(DecodedJwt {
         header: decode_json_segment(header, Segment::Header)?,
@@ -631,9 +572,7 @@ pub fn decode_unverified(token: &str) -> Result<DecodedJwt, JwtError> {
 }
 
 fn decode_segment(encoded: &str, segment: Segment) -> Result<Vec<u8>, JwtError> {
-    URL_SAFE_NO_PAD
-        .decode(encoded)
-        .map_err(|_| JwtError::InvalidBase64 { segment })
+    URL_SAFE_NO_PAD.decode(encoded).map_err(|_| JwtError::InvalidBase64 { segment })
 }
 
 fn decode_json_segment(encoded: &str, segment: Segment) -> Result<Map<String, Value>, JwtError> {
@@ -644,10 +583,7 @@ fn decode_json_segment(encoded: &str, segment: Segment) -> Result<Map<String, Va
     match serde_json::from_slice(&bytes) {
         Ok(Value::Object(object)) => Ok(object),
         Ok(_) => Err(JwtError::NotAnObject { segment }),
-        Err(error) => Err(JwtError::NotJson {
-            segment,
-            reason: error.to_string(),
-        }),
+        Err(error) => Err(JwtError::NotJson { segment, reason: error.to_string() }),
     }
 }
 
@@ -679,23 +615,15 @@ pub fn verify_vc_jwt(token: &str, key: &PublicKey) -> Result<Map<String, Value>,
 }
 
 fn check_header(header: &Map<String, Value>, key: &PublicKey) -> Result<(), JwtError> {
-    let alg = header
-        .get("alg")
-        .and_then(Value::as_str)
-        .ok_or(JwtError::MissingAlgorithm)?;
+    let alg = header.get("alg").and_then(Value::as_str).ok_or(JwtError::MissingAlgorithm)?;
     if alg.eq_ignore_ascii_case("none") {
         return Err(JwtError::UnsecuredJwt);
     }
     if alg != "EdDSA" && alg != "RS256" {
-        return Err(JwtError::UnsupportedAlgorithm {
-            alg: alg.to_owned(),
-        });
+        return Err(JwtError::UnsupportedAlgorithm { alg: alg.to_owned() });
     }
     if alg != key.algorithm_name() {
-        return Err(JwtError::AlgorithmKeyMismatch {
-            alg: alg.to_owned(),
-            key: key.kind(),
-        });
+        return Err(JwtError::AlgorithmKeyMismatch { alg: alg.to_owned(), key: key.kind() });
     }
     if header.contains_key("crit") {
         return Err(JwtError::CriticalHeader);
@@ -705,22 +633,11 @@ fn check_header(header: &Map<String, Value>, key: &PublicKey) -> Result<(), JwtE
 
 fn check_signature(token: &str, key: &PublicKey) -> Result<(), JwtError> {
     // decode_unverified has established there are exactly two dots.
-    let (signing_input, signature) = token
-        .rsplit_once('.')
-        .ok_or(JwtError::WrongSegmentCount { found: 1 })?;
+    let (signing_input, signature) = token.rsplit_once('.').ok_or(JwtError::WrongSegmentCount { found: 1 })?;
     // The algorithm comes from the key, never from the token: no alg confusion.
-    let valid = jsonwebtoken::crypto::verify(
-        signature,
-        signing_input.as_bytes(),
-        &key.decoding_key(),
-        key.algorithm(),
-    )
-    .map_err(JwtError::Verify)?;
-    if valid {
-        Ok(())
-    } else {
-        Err(JwtError::InvalidSignature)
-    }
+    let valid = jsonwebtoken::crypto::verify(signature, signing_input.as_bytes(), &key.decoding_key(), key.algorithm())
+        .map_err(JwtError::Verify)?;
+    if valid { Ok(()) } else { Err(JwtError::InvalidSignature) }
 }
 
 /// The registered claims of a verified payload, type-checked.
@@ -744,32 +661,20 @@ impl TokenClaims {
     }
 }
 
-fn string_claim(
-    payload: &Map<String, Value>,
-    claim: &'static str,
-) -> Result<Option<String>, JwtError> {
+fn string_claim(payload: &Map<String, Value>, claim: &'static str) -> Result<Option<String>, JwtError> {
     match payload.get(claim) {
         None => Ok(None),
         Some(Value::String(value)) => Ok(Some(value.clone())),
-        Some(_) => Err(JwtError::InvalidClaim {
-            claim,
-            expected: "a string",
-        }),
+        Some(_) => Err(JwtError::InvalidClaim { claim, expected: "a string" }),
     }
 }
 
 /// RFC 7519 §2 NumericDate: seconds, possibly fractional (truncated toward the past).
-fn numeric_date_claim(
-    payload: &Map<String, Value>,
-    claim: &'static str,
-) -> Result<Option<i64>, JwtError> {
+fn numeric_date_claim(payload: &Map<String, Value>, claim: &'static str) -> Result<Option<i64>, JwtError> {
     let Some(value) = payload.get(claim) else {
         return Ok(None);
     };
-    let invalid = JwtError::InvalidClaim {
-        claim,
-        expected: "a NumericDate (seconds since 1970 as a JSON number)",
-    };
+    let invalid = JwtError::InvalidClaim { claim, expected: "a NumericDate (seconds since 1970 as a JSON number)" };
     if let Some(seconds) = value.as_i64() {
         return Ok(Some(seconds));
     }
@@ -790,19 +695,13 @@ fn credential_from_payload(
     match payload.remove("vc") {
         Some(Value::Object(credential)) => Ok(restore_vc_1_1_members(credential, claims)),
         Some(_) => Err(JwtError::VcClaimNotObject),
-        None => Ok(payload
-            .into_iter()
-            .filter(|(name, _)| !REGISTERED_CLAIMS.contains(&name.as_str()))
-            .collect()),
+        None => Ok(payload.into_iter().filter(|(name, _)| !REGISTERED_CLAIMS.contains(&name.as_str())).collect()),
     }
 }
 
 /// VCDM 1.1 §6.3.1 (JWT decoding): `iss`, `jti` and `sub` stand in for the
 /// credential's `issuer`, `id` and `credentialSubject.id` when it omits them.
-fn restore_vc_1_1_members(
-    mut credential: Map<String, Value>,
-    claims: &TokenClaims,
-) -> Map<String, Value> {
+fn restore_vc_1_1_members(mut credential: Map<String, Value>, claims: &TokenClaims) -> Map<String, Value> {
     if let Some(iss) = &claims.iss
         && !credential.contains_key("issuer")
     {
@@ -823,32 +722,20 @@ fn restore_vc_1_1_members(
 }
 
 fn check_claims(claims: &TokenClaims, credential: &Map<String, Value>) -> Result<(), JwtError> {
-    let iss = claims
-        .iss
-        .as_deref()
-        .ok_or(JwtError::MissingClaim { claim: "iss" })?;
+    let iss = claims.iss.as_deref().ok_or(JwtError::MissingClaim { claim: "iss" })?;
     let issuer = issuer_id(credential).ok_or(JwtError::MissingIssuer)?;
     if iss != issuer {
-        return Err(JwtError::IssuerMismatch {
-            iss: iss.to_owned(),
-            issuer: issuer.to_owned(),
-        });
+        return Err(JwtError::IssuerMismatch { iss: iss.to_owned(), issuer: issuer.to_owned() });
     }
     if let (Some(jti), Some(id)) = (&claims.jti, credential.get("id").and_then(Value::as_str))
         && jti != id
     {
-        return Err(JwtError::IdMismatch {
-            jti: jti.clone(),
-            id: id.to_owned(),
-        });
+        return Err(JwtError::IdMismatch { jti: jti.clone(), id: id.to_owned() });
     }
     if let Some(sub) = &claims.sub {
         let subject = subject_id(credential);
         if subject != Some(sub.as_str()) {
-            return Err(JwtError::SubjectMismatch {
-                sub: sub.clone(),
-                subject: subject.map(str::to_owned),
-            });
+            return Err(JwtError::SubjectMismatch { sub: sub.clone(), subject: subject.map(str::to_owned) });
         }
     }
     if let (Some(nbf), Some(valid_from)) = (claims.nbf, date_seconds(credential, "validFrom")?)
@@ -873,11 +760,7 @@ fn check_claims(claims: &TokenClaims, credential: &Map<String, Value>) -> Result
 }
 
 fn date_text(credential: &Map<String, Value>, member: &str) -> String {
-    credential
-        .get(member)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
+    credential.get(member).and_then(Value::as_str).unwrap_or_default().to_owned()
 }
 
 #[cfg(test)]
@@ -887,9 +770,7 @@ mod tests {
     use serde_json::json;
 
     fn ed25519_key() -> SigningKey {
-        SigningKey::Ed25519(Ed25519Key::new(ed25519_dalek::SigningKey::from_bytes(
-            &[11u8; 32],
-        )))
+        SigningKey::Ed25519(Ed25519Key::new(ed25519_dalek::SigningKey::from_bytes(&[11u8; 32])))
     }
 
     fn credential() -> Map<String, Value> {
@@ -908,24 +789,10 @@ mod tests {
 
     #[test]
     fn the_payload_is_the_credential_in_order_followed_by_the_claims() {
-        let token =
-            sign_vc_jwt(&credential(), &ed25519_key(), "did:example:issuer#k").expect("signs");
+        let token = sign_vc_jwt(&credential(), &ed25519_key(), "did:example:issuer#k").expect("signs");
         let decoded = decode_unverified(&token).expect("decodes");
         let names: Vec<&str> = decoded.payload.keys().map(String::as_str).collect();
-        assert_eq!(
-            names,
-            [
-                "@context",
-                "id",
-                "type",
-                "issuer",
-                "validFrom",
-                "credentialSubject",
-                "iss",
-                "jti",
-                "nbf"
-            ]
-        );
+        assert_eq!(names, ["@context", "id", "type", "issuer", "validFrom", "credentialSubject", "iss", "jti", "nbf"]);
         // Fractional seconds are truncated, not rounded.
         assert_eq!(decoded.payload["nbf"], json!(1_735_689_600));
     }
@@ -957,18 +824,13 @@ mod tests {
             nbf: None,
             exp: None,
         };
-        let Value::Object(payload) =
-            json!({"iss": "did:example:i", "vc": {"credentialSubject": {}}})
-        else {
+        let Value::Object(payload) = json!({"iss": "did:example:i", "vc": {"credentialSubject": {}}}) else {
             unreachable!("object literal")
         };
         let credential = credential_from_payload(payload, &claims).expect("vc is an object");
         assert_eq!(credential["issuer"], json!("did:example:i"));
         assert_eq!(credential["id"], json!("urn:uuid:2"));
-        assert_eq!(
-            credential["credentialSubject"]["id"],
-            json!("did:example:s")
-        );
+        assert_eq!(credential["credentialSubject"]["id"], json!("did:example:s"));
         assert!(check_claims(&claims, &credential).is_ok());
     }
 }

@@ -85,9 +85,7 @@ impl FromStr for KeyKind {
         } else if s.eq_ignore_ascii_case("rsa") {
             Ok(KeyKind::Rsa)
         } else {
-            Err(KeyError::UnknownKind {
-                given: s.to_owned(),
-            })
+            Err(KeyError::UnknownKind { given: s.to_owned() })
         }
     }
 }
@@ -156,9 +154,8 @@ impl Ed25519Key {
 
 /// The DER of an Ed25519 PKCS#8 v1 key up to the seed (RFC 8410 §7):
 /// SEQUENCE { INTEGER 0, SEQUENCE { OID 1.3.101.112 }, OCTET STRING { OCTET STRING (32) } }.
-const ED25519_PKCS8_V1_PREFIX: [u8; 16] = [
-    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
-];
+const ED25519_PKCS8_V1_PREFIX: [u8; 16] =
+    [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
 
 /// PKCS#8 v1 (no embedded public key), the form OpenSSL writes.
 ///
@@ -168,8 +165,7 @@ fn pkcs8_v1_der(key: &ed25519_dalek::SigningKey) -> SecretDocument {
     let mut der = Zeroizing::new([0u8; 48]);
     der[..16].copy_from_slice(&ED25519_PKCS8_V1_PREFIX);
     der[16..].copy_from_slice(key.as_bytes());
-    SecretDocument::try_from(der.as_slice())
-        .expect("a fixed-layout Ed25519 PrivateKeyInfo is well-formed DER")
+    SecretDocument::try_from(der.as_slice()).expect("a fixed-layout Ed25519 PrivateKeyInfo is well-formed DER")
 }
 
 impl fmt::Debug for Ed25519Key {
@@ -196,11 +192,8 @@ impl RsaKey {
         if bits < RSA_MIN_BITS {
             return Err(KeyFormatError::RsaTooShort { bits });
         }
-        key.validate()
-            .map_err(|error| KeyFormatError::InvalidRsa(error.to_string()))?;
-        let der = key
-            .to_pkcs1_der()
-            .map_err(|error| KeyFormatError::InvalidRsa(error.to_string()))?;
+        key.validate().map_err(|error| KeyFormatError::InvalidRsa(error.to_string()))?;
+        let der = key.to_pkcs1_der().map_err(|error| KeyFormatError::InvalidRsa(error.to_string()))?;
         let jwt_key = jsonwebtoken::EncodingKey::from_rsa_der(der.as_bytes());
         let id = rsa_jwk_thumbprint(key.as_ref());
         Ok(RsaKey { id, key, jwt_key })
@@ -234,9 +227,7 @@ impl RsaKey {
     /// PKCS#8 PEM (`BEGIN PRIVATE KEY`).
     pub fn to_pkcs8_pem(&self) -> Zeroizing<String> {
         use rsa::pkcs8::EncodePrivateKey as _;
-        self.key
-            .to_pkcs8_pem(LineEnding::LF)
-            .expect("a validated two-prime RSA key always encodes as PKCS#8")
+        self.key.to_pkcs8_pem(LineEnding::LF).expect("a validated two-prime RSA key always encodes as PKCS#8")
     }
 
     pub(crate) fn jwt_encoding_key(&self) -> &jsonwebtoken::EncodingKey {
@@ -246,10 +237,7 @@ impl RsaKey {
 
 impl fmt::Debug for RsaKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RsaKey")
-            .field("id", &self.id)
-            .field("bits", &self.bits())
-            .finish()
+        f.debug_struct("RsaKey").field("id", &self.id).field("bits", &self.bits()).finish()
     }
 }
 
@@ -463,9 +451,7 @@ pub enum KeyFormatError {
         label: String,
     },
     /// A PKCS#8 key of an algorithm zegel does not sign with.
-    #[error(
-        "PKCS#8 key of an unsupported algorithm ({algorithm}, OID {oid}); expected Ed25519 or RSA"
-    )]
+    #[error("PKCS#8 key of an unsupported algorithm ({algorithm}, OID {oid}); expected Ed25519 or RSA")]
     UnsupportedAlgorithm {
         /// The algorithm OID.
         oid: String,
@@ -506,9 +492,7 @@ pub enum KeyFormatError {
     #[error("Multikey JSON key pair has no \"privateKeyMultibase\" or \"secretKeyMultibase\"")]
     MissingSecret,
     /// A JSON key pair with two different private keys.
-    #[error(
-        "Multikey JSON key pair has different \"privateKeyMultibase\" and \"secretKeyMultibase\""
-    )]
+    #[error("Multikey JSON key pair has different \"privateKeyMultibase\" and \"secretKeyMultibase\"")]
     ConflictingSecrets,
     /// A Multikey member that does not decode.
     #[error("\"{member}\": {source}")]
@@ -525,16 +509,10 @@ pub enum KeyFormatError {
 /// [`RSA_GENERATED_BITS`]-bit RSA).
 pub fn generate(kind: KeyKind) -> Result<SigningKey, KeyError> {
     match kind {
-        KeyKind::Ed25519 => Ok(SigningKey::Ed25519(Ed25519Key::new(
-            ed25519_dalek::SigningKey::generate(&mut OsRng),
-        ))),
+        KeyKind::Ed25519 => Ok(SigningKey::Ed25519(Ed25519Key::new(ed25519_dalek::SigningKey::generate(&mut OsRng)))),
         KeyKind::Rsa => {
-            let key = RsaPrivateKey::new(&mut OsRng, RSA_GENERATED_BITS).map_err(|source| {
-                KeyError::RsaGeneration {
-                    bits: RSA_GENERATED_BITS,
-                    source,
-                }
-            })?;
+            let key = RsaPrivateKey::new(&mut OsRng, RSA_GENERATED_BITS)
+                .map_err(|source| KeyError::RsaGeneration { bits: RSA_GENERATED_BITS, source })?;
             let key = RsaKey::new(key).map_err(|source| KeyError::Generated { source })?;
             Ok(SigningKey::Rsa(key))
         }
@@ -547,26 +525,17 @@ pub fn generate(kind: KeyKind) -> Result<SigningKey, KeyError> {
 /// `create_new` (an existing file is [`KeyError::AlreadyExists`], never
 /// replaced) and, on Unix, with mode 0600 from the moment it exists.
 pub fn write_new_key_file(dir: &Path, key: &SigningKey) -> Result<PathBuf, KeyError> {
-    create_private_dir(dir).map_err(|source| KeyError::CreateDir {
-        path: dir.to_owned(),
-        source,
-    })?;
+    create_private_dir(dir).map_err(|source| KeyError::CreateDir { path: dir.to_owned(), source })?;
     let path = dir.join(format!("{}-{}.pem", key.kind(), key.id()));
     let mut file = open_new_private_file(&path).map_err(|source| {
         if source.kind() == io::ErrorKind::AlreadyExists {
             KeyError::AlreadyExists { path: path.clone() }
         } else {
-            KeyError::Write {
-                path: path.clone(),
-                source,
-            }
+            KeyError::Write { path: path.clone(), source }
         }
     })?;
     let pem = key.to_pkcs8_pem();
-    if let Err(source) = file
-        .write_all(pem.as_bytes())
-        .and_then(|()| file.sync_all())
-    {
+    if let Err(source) = file.write_all(pem.as_bytes()).and_then(|()| file.sync_all()) {
         drop(file);
         // A half-written key file would block the next attempt and load as garbage.
         let _ = fs::remove_file(&path);
@@ -578,10 +547,7 @@ pub fn write_new_key_file(dir: &Path, key: &SigningKey) -> Result<PathBuf, KeyEr
 #[cfg(unix)]
 fn create_private_dir(dir: &Path) -> io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
 }
 
 #[cfg(not(unix))]
@@ -594,19 +560,12 @@ fn open_new_private_file(path: &Path) -> io::Result<fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     // The mode is applied by open(2) itself, so the file is never readable by
     // others, not even between creation and a later chmod.
-    fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
+    fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)
 }
 
 #[cfg(not(unix))]
 fn open_new_private_file(path: &Path) -> io::Result<fs::File> {
-    fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
+    fs::OpenOptions::new().write(true).create_new(true).open(path)
 }
 
 /// Reads one private key file: PKCS#8 PEM (Ed25519 or RSA; PKCS#1
@@ -614,35 +573,22 @@ fn open_new_private_file(path: &Path) -> io::Result<fs::File> {
 /// `keyPair.json`. Errors name the file and never show key material.
 pub fn read_key_file(path: &Path) -> Result<SigningKey, KeyError> {
     let text = read_small_file(path)?;
-    let text = std::str::from_utf8(&text).map_err(|_| KeyError::Format {
-        path: path.to_owned(),
-        source: KeyFormatError::UnrecognisedFormat,
-    })?;
-    parse_private_key(text).map_err(|source| KeyError::Format {
-        path: path.to_owned(),
-        source,
-    })
+    let text = std::str::from_utf8(&text)
+        .map_err(|_| KeyError::Format { path: path.to_owned(), source: KeyFormatError::UnrecognisedFormat })?;
+    parse_private_key(text).map_err(|source| KeyError::Format { path: path.to_owned(), source })
 }
 
 fn read_small_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, KeyError> {
-    let read_error = |source| KeyError::Read {
-        path: path.to_owned(),
-        source,
-    };
+    let read_error = |source| KeyError::Read { path: path.to_owned(), source };
     let file = fs::File::open(path).map_err(read_error)?;
     let size = file.metadata().map_err(read_error)?.len();
     if size > MAX_KEY_FILE_BYTES {
-        return Err(KeyError::Format {
-            path: path.to_owned(),
-            source: KeyFormatError::TooLarge { bytes: size },
-        });
+        return Err(KeyError::Format { path: path.to_owned(), source: KeyFormatError::TooLarge { bytes: size } });
     }
     // Sized up front so reading never reallocates and leaves a stray copy.
     let capacity = usize::try_from(size).unwrap_or(0) + 1;
     let mut bytes = Zeroizing::new(Vec::with_capacity(capacity));
-    file.take(MAX_KEY_FILE_BYTES)
-        .read_to_end(&mut bytes)
-        .map_err(read_error)?;
+    file.take(MAX_KEY_FILE_BYTES).read_to_end(&mut bytes).map_err(read_error)?;
     Ok(bytes)
 }
 
@@ -660,33 +606,22 @@ pub fn parse_private_key(text: &str) -> Result<SigningKey, KeyFormatError> {
 
 fn parse_pem(text: &str) -> Result<SigningKey, KeyFormatError> {
     let (label, der) =
-        SecretDocument::from_pem(text).map_err(|error| KeyFormatError::MalformedPem {
-            reason: error.to_string(),
-        })?;
+        SecretDocument::from_pem(text).map_err(|error| KeyFormatError::MalformedPem { reason: error.to_string() })?;
     match label {
         "PRIVATE KEY" => parse_pkcs8_der(der.as_bytes()),
         "RSA PRIVATE KEY" => {
-            let key = RsaPrivateKey::from_pkcs1_der(der.as_bytes()).map_err(|error| {
-                KeyFormatError::MalformedKey {
-                    format: "PKCS#1 RSA",
-                    reason: error.to_string(),
-                }
-            })?;
+            let key = RsaPrivateKey::from_pkcs1_der(der.as_bytes())
+                .map_err(|error| KeyFormatError::MalformedKey { format: "PKCS#1 RSA", reason: error.to_string() })?;
             Ok(SigningKey::Rsa(RsaKey::new(key)?))
         }
         "ENCRYPTED PRIVATE KEY" => Err(KeyFormatError::EncryptedKey),
-        other => Err(KeyFormatError::UnexpectedPemLabel {
-            label: other.to_owned(),
-        }),
+        other => Err(KeyFormatError::UnexpectedPemLabel { label: other.to_owned() }),
     }
 }
 
 fn parse_pkcs8_der(der: &[u8]) -> Result<SigningKey, KeyFormatError> {
     let malformed = |format: &'static str| {
-        move |error: rsa::pkcs8::Error| KeyFormatError::MalformedKey {
-            format,
-            reason: error.to_string(),
-        }
+        move |error: rsa::pkcs8::Error| KeyFormatError::MalformedKey { format, reason: error.to_string() }
     };
     let info = PrivateKeyInfo::try_from(der).map_err(malformed("PKCS#8"))?;
     let oid = info.algorithm.oid;
@@ -706,10 +641,7 @@ fn parse_pkcs8_der(der: &[u8]) -> Result<SigningKey, KeyFormatError> {
         let key = RsaPrivateKey::try_from(info).map_err(malformed("PKCS#8 RSA"))?;
         Ok(SigningKey::Rsa(RsaKey::new(key)?))
     } else {
-        Err(KeyFormatError::UnsupportedAlgorithm {
-            oid: oid.to_string(),
-            algorithm: algorithm_name(&oid.to_string()),
-        })
+        Err(KeyFormatError::UnsupportedAlgorithm { oid: oid.to_string(), algorithm: algorithm_name(&oid.to_string()) })
     }
 }
 
@@ -739,20 +671,19 @@ struct MultikeyPairJson<'a> {
 }
 
 fn parse_multikey_json(text: &str) -> Result<SigningKey, KeyFormatError> {
-    let pair: MultikeyPairJson<'_> =
-        serde_json::from_str(text).map_err(|error| KeyFormatError::InvalidJson {
-            line: error.line(),
-            column: error.column(),
-            // serde_json's messages can quote values; only say what kind of problem it is.
-            problem: match error.classify() {
-                serde_json::error::Category::Syntax => "syntax error",
-                serde_json::error::Category::Eof => "unexpected end of file",
-                serde_json::error::Category::Data => {
-                    "a key member is not a plain string (or the top level is not an object)"
-                }
-                serde_json::error::Category::Io => "read error",
-            },
-        })?;
+    let pair: MultikeyPairJson<'_> = serde_json::from_str(text).map_err(|error| KeyFormatError::InvalidJson {
+        line: error.line(),
+        column: error.column(),
+        // serde_json's messages can quote values; only say what kind of problem it is.
+        problem: match error.classify() {
+            serde_json::error::Category::Syntax => "syntax error",
+            serde_json::error::Category::Eof => "unexpected end of file",
+            serde_json::error::Category::Data => {
+                "a key member is not a plain string (or the top level is not an object)"
+            }
+            serde_json::error::Category::Io => "read error",
+        },
+    })?;
     let (member, secret) = match (pair.private_key, pair.secret_key) {
         (Some(private), Some(secret)) if private != secret => {
             return Err(KeyFormatError::ConflictingSecrets);
@@ -761,14 +692,10 @@ fn parse_multikey_json(text: &str) -> Result<SigningKey, KeyFormatError> {
         (None, Some(secret)) => ("secretKeyMultibase", secret),
         (None, None) => return Err(KeyFormatError::MissingSecret),
     };
-    let key = multikey::decode_ed25519_secret(secret)
-        .map_err(|source| KeyFormatError::Multikey { member, source })?;
+    let key = multikey::decode_ed25519_secret(secret).map_err(|source| KeyFormatError::Multikey { member, source })?;
     if let Some(public) = pair.public_key {
-        let public =
-            multikey::decode_ed25519_public(public).map_err(|source| KeyFormatError::Multikey {
-                member: "publicKeyMultibase",
-                source,
-            })?;
+        let public = multikey::decode_ed25519_public(public)
+            .map_err(|source| KeyFormatError::Multikey { member: "publicKeyMultibase", source })?;
         if public != key.verifying_key() {
             return Err(KeyFormatError::PublicKeyMismatch);
         }
@@ -779,10 +706,7 @@ fn parse_multikey_json(text: &str) -> Result<SigningKey, KeyFormatError> {
 /// Loads every `*.pem` file in `dir`, in file-name order. A file that does not
 /// hold a usable key is an error naming it, as is the same key in two files.
 pub fn load_key_dir(dir: &Path) -> Result<Vec<SigningKey>, KeyError> {
-    let read_dir_error = |source| KeyError::ReadDir {
-        path: dir.to_owned(),
-        source,
-    };
+    let read_dir_error = |source| KeyError::ReadDir { path: dir.to_owned(), source };
     let mut paths = Vec::new();
     for entry in fs::read_dir(dir).map_err(read_dir_error)? {
         let path = entry.map_err(read_dir_error)?.path();
@@ -797,11 +721,7 @@ pub fn load_key_dir(dir: &Path) -> Result<Vec<SigningKey>, KeyError> {
     for path in paths {
         let key = read_key_file(&path)?;
         if let Some(first) = seen.get(key.id()) {
-            return Err(KeyError::DuplicateKey {
-                first: first.clone(),
-                second: path,
-                id: key.id().to_owned(),
-            });
+            return Err(KeyError::DuplicateKey { first: first.clone(), second: path, id: key.id().to_owned() });
         }
         seen.insert(key.id().to_owned(), path);
         keys.push(key);
@@ -835,10 +755,7 @@ pub(crate) fn rsa_public_jwk(key: &RsaPublicKey, kid: &str) -> Value {
 }
 
 fn rsa_jwk_components(key: &RsaPublicKey) -> (String, String) {
-    (
-        URL_SAFE_NO_PAD.encode(key.n().to_bytes_be()),
-        URL_SAFE_NO_PAD.encode(key.e().to_bytes_be()),
-    )
+    (URL_SAFE_NO_PAD.encode(key.n().to_bytes_be()), URL_SAFE_NO_PAD.encode(key.e().to_bytes_be()))
 }
 
 /// RFC 7638 JWK thumbprint of an RSA public key: base64url(SHA-256(
@@ -863,10 +780,7 @@ mod tests {
         assert_eq!("Ed25519".parse::<KeyKind>().ok(), Some(KeyKind::Ed25519));
         assert_eq!("RSA".parse::<KeyKind>().ok(), Some(KeyKind::Rsa));
         assert_eq!(KeyKind::Ed25519.to_string(), "ed25519");
-        assert!(matches!(
-            "p256".parse::<KeyKind>(),
-            Err(KeyError::UnknownKind { .. })
-        ));
+        assert!(matches!("p256".parse::<KeyKind>(), Err(KeyError::UnknownKind { .. })));
     }
 
     #[test]
@@ -874,10 +788,7 @@ mod tests {
         let key = ed25519_dalek::SigningKey::from_bytes(&[42u8; 32]);
         let wrapped = SigningKey::from(Ed25519Key::new(key.clone()));
         let debug = format!("{wrapped:?}");
-        assert!(
-            debug.starts_with("Ed25519(Ed25519Key { id: \"z6Mk"),
-            "{debug}"
-        );
+        assert!(debug.starts_with("Ed25519(Ed25519Key { id: \"z6Mk"), "{debug}");
         let secret = multikey::encode_ed25519_secret(&key);
         assert!(!debug.contains(&secret));
         assert!(!debug.contains("42, 42"), "{debug}");
@@ -895,35 +806,22 @@ mod tests {
     #[test]
     fn the_hand_built_pkcs8_v1_der_equals_the_pkcs8_crates_encoding() {
         let key = ed25519_dalek::SigningKey::from_bytes(&[12u8; 32]);
-        let reference = KeypairBytes {
-            secret_key: key.to_bytes(),
-            public_key: None,
-        }
-        .to_pkcs8_der()
-        .expect("encodes");
+        let reference = KeypairBytes { secret_key: key.to_bytes(), public_key: None }.to_pkcs8_der().expect("encodes");
         assert_eq!(pkcs8_v1_der(&key).as_bytes(), reference.as_bytes());
     }
 
     #[test]
     fn the_w3c_json_key_pair_parses_to_its_published_public_key() {
-        let json = format!(
-            r#"{{"publicKeyMultibase":"{W3C_PUBLIC}","privateKeyMultibase":"{W3C_SECRET}"}}"#
-        );
+        let json = format!(r#"{{"publicKeyMultibase":"{W3C_PUBLIC}","privateKeyMultibase":"{W3C_SECRET}"}}"#);
         let key = parse_private_key(&json).expect("parses");
         assert_eq!(key.id(), W3C_PUBLIC);
     }
 
     #[test]
     fn a_json_key_pair_whose_public_key_differs_is_refused() {
-        let other = multikey::encode_ed25519_public(
-            &ed25519_dalek::SigningKey::from_bytes(&[3u8; 32]).verifying_key(),
-        );
-        let json =
-            format!(r#"{{"publicKeyMultibase":"{other}","privateKeyMultibase":"{W3C_SECRET}"}}"#);
-        assert!(matches!(
-            parse_private_key(&json),
-            Err(KeyFormatError::PublicKeyMismatch)
-        ));
+        let other = multikey::encode_ed25519_public(&ed25519_dalek::SigningKey::from_bytes(&[3u8; 32]).verifying_key());
+        let json = format!(r#"{{"publicKeyMultibase":"{other}","privateKeyMultibase":"{W3C_SECRET}"}}"#);
+        assert!(matches!(parse_private_key(&json), Err(KeyFormatError::PublicKeyMismatch)));
     }
 
     #[test]
@@ -938,17 +836,12 @@ mod tests {
         let der = KeypairBytes {
             secret_key: [5u8; 32],
             public_key: Some(ed25519_dalek::pkcs8::PublicKeyBytes(
-                ed25519_dalek::SigningKey::from_bytes(&[6u8; 32])
-                    .verifying_key()
-                    .to_bytes(),
+                ed25519_dalek::SigningKey::from_bytes(&[6u8; 32]).verifying_key().to_bytes(),
             )),
         }
         .to_pkcs8_der()
         .expect("encodes");
-        assert!(matches!(
-            parse_pkcs8_der(der.as_bytes()),
-            Err(KeyFormatError::PublicKeyMismatch)
-        ));
+        assert!(matches!(parse_pkcs8_der(der.as_bytes()), Err(KeyFormatError::PublicKeyMismatch)));
     }
 
     #[test]
@@ -957,9 +850,6 @@ mod tests {
         let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
         let n = rsa::BigUint::from_bytes_be(&URL_SAFE_NO_PAD.decode(n).expect("b64"));
         let key = RsaPublicKey::new(n, rsa::BigUint::from(65537u32)).expect("valid");
-        assert_eq!(
-            rsa_jwk_thumbprint(&key),
-            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
-        );
+        assert_eq!(rsa_jwk_thumbprint(&key), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
     }
 }

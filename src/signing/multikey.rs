@@ -38,9 +38,7 @@ pub enum MultikeyError {
         reason: String,
     },
     /// The decoded bytes start with some other multicodec than the expected one.
-    #[error(
-        "not an Ed25519 {expected} Multikey: multicodec prefix is {found}, expected {expected_codec}"
-    )]
+    #[error("not an Ed25519 {expected} Multikey: multicodec prefix is {found}, expected {expected_codec}")]
     WrongCodec {
         /// `"public"` or `"secret"`.
         expected: &'static str,
@@ -90,20 +88,12 @@ pub fn encode_ed25519_public(key: &VerifyingKey) -> String {
 /// a curve point, and small-order points.
 pub fn decode_ed25519_public(multibase: &str) -> Result<VerifyingKey, MultikeyError> {
     let bytes = decode_base58btc(multibase)?;
-    let key_bytes = strip_codec(
-        &bytes,
-        ED25519_PUB,
-        "public",
-        "0xed (ed25519-pub, bytes ed 01)",
-    )?;
-    let key_bytes: &[u8; PUBLIC_KEY_LENGTH] =
-        key_bytes
-            .try_into()
-            .map_err(|_| MultikeyError::WrongLength {
-                expected: "public",
-                allowed: "32",
-                found: key_bytes.len(),
-            })?;
+    let key_bytes = strip_codec(&bytes, ED25519_PUB, "public", "0xed (ed25519-pub, bytes ed 01)")?;
+    let key_bytes: &[u8; PUBLIC_KEY_LENGTH] = key_bytes.try_into().map_err(|_| MultikeyError::WrongLength {
+        expected: "public",
+        allowed: "32",
+        found: key_bytes.len(),
+    })?;
     let key = VerifyingKey::from_bytes(key_bytes).map_err(|_| MultikeyError::InvalidPoint)?;
     if key.is_weak() {
         return Err(MultikeyError::WeakKey);
@@ -128,21 +118,12 @@ pub fn encode_ed25519_secret(key: &SigningKey) -> String {
 /// guide), in which case the public half must be the one the seed derives.
 pub fn decode_ed25519_secret(multibase: &str) -> Result<SigningKey, MultikeyError> {
     let bytes = decode_base58btc(multibase)?;
-    let key_bytes = strip_codec(
-        &bytes,
-        ED25519_PRIV,
-        "secret",
-        "0x1300 (ed25519-priv, bytes 80 26)",
-    )?;
-    let wrong_length = || MultikeyError::WrongLength {
-        expected: "secret",
-        allowed: "32 or 64",
-        found: key_bytes.len(),
-    };
+    let key_bytes = strip_codec(&bytes, ED25519_PRIV, "secret", "0x1300 (ed25519-priv, bytes 80 26)")?;
+    let wrong_length =
+        || MultikeyError::WrongLength { expected: "secret", allowed: "32 or 64", found: key_bytes.len() };
     match key_bytes.len() {
         SECRET_KEY_LENGTH => {
-            let seed: &[u8; SECRET_KEY_LENGTH] =
-                key_bytes.try_into().map_err(|_| wrong_length())?;
+            let seed: &[u8; SECRET_KEY_LENGTH] = key_bytes.try_into().map_err(|_| wrong_length())?;
             Ok(SigningKey::from_bytes(seed))
         }
         64 => {
@@ -164,22 +145,16 @@ fn multibase_base58btc(bytes: &[u8]) -> String {
     // of a secret key behind in freed memory.
     let mut out = String::with_capacity(2 + bytes.len() * 2);
     out.push(BASE58BTC);
-    bs58::encode(bytes)
-        .onto(&mut out)
-        .expect("encoding into a growable String cannot run out of space");
+    bs58::encode(bytes).onto(&mut out).expect("encoding into a growable String cannot run out of space");
     out
 }
 
 /// Decodes `z…` into bytes that are zeroized on drop (they may be a secret).
 fn decode_base58btc(multibase: &str) -> Result<Zeroizing<Vec<u8>>, MultikeyError> {
-    let encoded = multibase
-        .strip_prefix(BASE58BTC)
-        .ok_or(MultikeyError::NotBase58Btc)?;
+    let encoded = multibase.strip_prefix(BASE58BTC).ok_or(MultikeyError::NotBase58Btc)?;
     let bytes = bs58::decode(encoded)
         .into_vec()
-        .map_err(|error| MultikeyError::InvalidBase58 {
-            reason: describe_base58_error(&error),
-        })?;
+        .map_err(|error| MultikeyError::InvalidBase58 { reason: describe_base58_error(&error) })?;
     Ok(Zeroizing::new(bytes))
 }
 
@@ -204,13 +179,11 @@ fn strip_codec<'a>(
     expected: &'static str,
     expected_codec: &'static str,
 ) -> Result<&'a [u8], MultikeyError> {
-    bytes
-        .strip_prefix(codec.as_slice())
-        .ok_or_else(|| MultikeyError::WrongCodec {
-            expected,
-            expected_codec,
-            found: describe_codec(bytes),
-        })
+    bytes.strip_prefix(codec.as_slice()).ok_or_else(|| MultikeyError::WrongCodec {
+        expected,
+        expected_codec,
+        found: describe_codec(bytes),
+    })
 }
 
 /// Names the multicodec at the start of `bytes`, e.g. `0x1200 (p256-pub)`.
@@ -287,10 +260,7 @@ mod tests {
         let key = SigningKey::from_bytes(&[9u8; 32]);
         let secret = encode_ed25519_secret(&key);
         let error = decode_ed25519_public(&secret).expect_err("must fail");
-        assert!(
-            matches!(&error, MultikeyError::WrongCodec { found, .. } if found.contains("ed25519-priv")),
-            "{error}"
-        );
+        assert!(matches!(&error, MultikeyError::WrongCodec { found, .. } if found.contains("ed25519-priv")), "{error}");
     }
 
     #[test]

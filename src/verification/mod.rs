@@ -192,7 +192,11 @@ impl Verifier {
                     Some(Signer { description: key.verification_method.clone(), key })
                 }
                 Err(e) => {
-                    checks.push(Check::failed(CheckKind::Proof, InvalidCode::Proof, format!("the VC-JWT does not verify: {e}")));
+                    checks.push(Check::failed(
+                        CheckKind::Proof,
+                        InvalidCode::Proof,
+                        format!("the VC-JWT does not verify: {e}"),
+                    ));
                     None
                 }
             },
@@ -227,7 +231,13 @@ impl Verifier {
     }
 
     /// Context, type and schema: what the document says it is.
-    fn shape_checks(&self, value: &Value, options: &VerifyOptions, checks: &mut Vec<Check>, warnings: &mut Vec<String>) {
+    fn shape_checks(
+        &self,
+        value: &Value,
+        options: &VerifyOptions,
+        checks: &mut Vec<Check>,
+        warnings: &mut Vec<String>,
+    ) {
         let types = strings(value.get("type"));
         let is_badge = types.iter().any(|t| OB_TYPES.contains(t));
         checks.push(context_check(value, is_badge || options.require_open_badge));
@@ -250,8 +260,11 @@ impl Verifier {
     }
 
     fn schema_check(&self, value: &Value, types: &[&str], warnings: &mut Vec<String>) -> Check {
-        let primary =
-            if types.contains(&"EndorsementCredential") { SchemaId::EndorsementCredential } else { SchemaId::AchievementCredential };
+        let primary = if types.contains(&"EndorsementCredential") {
+            SchemaId::EndorsementCredential
+        } else {
+            SchemaId::AchievementCredential
+        };
         let mut schemas = vec![primary];
         for entry in array_or_single(value.get("credentialSchema")) {
             let id = entry.get("id").and_then(Value::as_str).unwrap_or_default();
@@ -273,28 +286,28 @@ impl Verifier {
             for violation in &violations {
                 let path = violation.instance_path.as_str();
                 let last = path.rsplit('/').next().unwrap_or_default();
-                if COMPACTABLE.contains(&last) {
-                    if let Some(target) = normalized.pointer_mut(path) {
-                        if !target.is_array() {
-                            *target = Value::Array(vec![target.take()]);
-                            compacted.push(path.to_owned());
-                            wrapped = true;
-                        }
-                    }
+                if COMPACTABLE.contains(&last)
+                    && let Some(target) = normalized.pointer_mut(path)
+                    && !target.is_array()
+                {
+                    *target = Value::Array(vec![target.take()]);
+                    compacted.push(path.to_owned());
+                    wrapped = true;
                 }
             }
-            let remaining = if wrapped {
-                self.schemas.validate(schema, &normalized).err().unwrap_or_default()
-            } else {
-                violations
-            };
+            let remaining =
+                if wrapped { self.schemas.validate(schema, &normalized).err().unwrap_or_default() } else { violations };
             problems.extend(remaining.iter().map(|v| v.to_string()));
         }
         compacted.sort();
         compacted.dedup();
         if !problems.is_empty() {
             problems.dedup();
-            Check::failed(CheckKind::Schema, InvalidCode::Schema, format!("the 1EdTech JSON schema is not met: {}", problems.join("; ")))
+            Check::failed(
+                CheckKind::Schema,
+                InvalidCode::Schema,
+                format!("the 1EdTech JSON schema is not met: {}", problems.join("; ")),
+            )
         } else if !compacted.is_empty() {
             Check::warning(
                 CheckKind::Schema,
@@ -312,19 +325,25 @@ impl Verifier {
     fn terms_check(&self, bytes: &[u8], checks: &mut Vec<Check>) -> Option<String> {
         match self.canonicalizer.canonicalize_unsecured(bytes) {
             Ok(canonical) => {
-                checks.push(Check::passed(CheckKind::Terms, "every term is defined by the credential's JSON-LD contexts"));
+                checks.push(Check::passed(
+                    CheckKind::Terms,
+                    "every term is defined by the credential's JSON-LD contexts",
+                ));
                 Some(canonical)
             }
             Err(e) => {
                 checks.push(match &e {
                     JsonLdError::UnknownContext(_)
                     | JsonLdError::TooManyBlankNodes { .. }
-                    | JsonLdError::IndistinguishableBlankNodes { .. } => Check::indeterminate(CheckKind::Terms, e.to_string()),
+                    | JsonLdError::IndistinguishableBlankNodes { .. }
+                    | JsonLdError::TooComplex(_) => Check::indeterminate(CheckKind::Terms, e.to_string()),
                     JsonLdError::Json(_)
                     | JsonLdError::NotAnObject
                     | JsonLdError::TooLarge { .. }
                     | JsonLdError::TooDeep(_)
-                    | JsonLdError::DuplicateKey(_) => Check::failed(CheckKind::Terms, InvalidCode::Malformed, e.to_string()),
+                    | JsonLdError::DuplicateKey(_) => {
+                        Check::failed(CheckKind::Terms, InvalidCode::Malformed, e.to_string())
+                    }
                     JsonLdError::DataLoss(_) | JsonLdError::Processing(_) => {
                         Check::failed(CheckKind::Terms, InvalidCode::Context, e.to_string())
                     }
@@ -387,7 +406,9 @@ impl Verifier {
                 continue;
             };
             if !key.assertion_method {
-                failed.push(format!("{method} is not authorised by its controller to sign credentials (assertionMethod)"));
+                failed.push(format!(
+                    "{method} is not authorised by its controller to sign credentials (assertionMethod)"
+                ));
                 continue;
             }
             let Some(canonical) = canonical else {
@@ -416,7 +437,10 @@ impl Verifier {
         } else {
             checks.push(Check::indeterminate(
                 CheckKind::Proof,
-                format!("no proof zegel can check (eddsa-rdfc-2022 Data Integrity or VC-JWT); found {}", unsupported.join(", ")),
+                format!(
+                    "no proof zegel can check (eddsa-rdfc-2022 Data Integrity or VC-JWT); found {}",
+                    unsupported.join(", ")
+                ),
             ));
         }
         verified
@@ -437,7 +461,11 @@ impl Verifier {
     fn date_checks(&self, value: &Value, options: &VerifyOptions, checks: &mut Vec<Check>) {
         let valid_from = match value.get("validFrom") {
             None => {
-                checks.push(Check::failed(CheckKind::ValidFrom, InvalidCode::Malformed, "the credential has no validFrom"));
+                checks.push(Check::failed(
+                    CheckKind::ValidFrom,
+                    InvalidCode::Malformed,
+                    "the credential has no validFrom",
+                ));
                 None
             }
             Some(raw) => match raw.as_str().and_then(parse_datetime) {
@@ -450,7 +478,11 @@ impl Verifier {
                     None
                 }
                 Some(from) if from > options.now => {
-                    checks.push(Check::failed(CheckKind::ValidFrom, InvalidCode::NotYetValid, format!("not valid before {from}")));
+                    checks.push(Check::failed(
+                        CheckKind::ValidFrom,
+                        InvalidCode::NotYetValid,
+                        format!("not valid before {from}"),
+                    ));
                     Some(from)
                 }
                 Some(from) => {
@@ -480,7 +512,13 @@ impl Verifier {
         });
     }
 
-    fn status_check(&self, value: &Value, options: &VerifyOptions, checks: &mut Vec<Check>, warnings: &mut Vec<String>) {
+    fn status_check(
+        &self,
+        value: &Value,
+        options: &VerifyOptions,
+        checks: &mut Vec<Check>,
+        warnings: &mut Vec<String>,
+    ) {
         let entries = status::entries(value.get("credentialStatus"));
         if entries.is_empty() {
             checks.push(Check::skipped(CheckKind::Status, "the credential has no status to check"));
@@ -547,7 +585,8 @@ impl Verifier {
         };
         results.sort_by_key(rank);
         let worst = rank(&results[0]);
-        let message = results.iter().filter(|c| rank(c) == worst).map(|c| c.message.as_str()).collect::<Vec<_>>().join("; ");
+        let message =
+            results.iter().filter(|c| rank(c) == worst).map(|c| c.message.as_str()).collect::<Vec<_>>().join("; ");
         let mut check = results.swap_remove(0);
         check.message = message;
         checks.push(check);
@@ -555,7 +594,8 @@ impl Verifier {
 
     /// A status list credential, verified like any credential.
     fn fetch_list(&self, url: &str, credential: &Value, options: &VerifyOptions) -> Result<StatusList, String> {
-        let source = self.status_lists.as_ref().ok_or_else(|| format!("the status list {url} can only be fetched online"))?;
+        let source =
+            self.status_lists.as_ref().ok_or_else(|| format!("the status list {url} can only be fetched online"))?;
         let bytes = source.status_list(url)?;
         let list_options = VerifyOptions { require_open_badge: false, require_status: false, ..options.clone() };
         let report = self.verify_json(bytes.trim_ascii(), &list_options, false);
@@ -581,18 +621,24 @@ impl Verifier {
         let Some(source) = &self.status_lists else {
             return not_checked(format!("the 1EdTech revocation list {url} can only be fetched online"));
         };
-        let list: Value = match source.status_list(url).and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string())) {
-            Ok(list) => list,
-            Err(e) => return not_checked(e),
-        };
+        let list: Value =
+            match source.status_list(url).and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string())) {
+                Ok(list) => list,
+                Err(e) => return not_checked(e),
+            };
         let id = credential.get("id").and_then(Value::as_str);
-        let revoked = array_or_single(list.get("revokedCredential"))
-            .into_iter()
-            .find(|r| r.get("id").and_then(Value::as_str) == id && r.get("revoked").and_then(Value::as_bool) != Some(false));
+        let revoked = array_or_single(list.get("revokedCredential")).into_iter().find(|r| {
+            r.get("id").and_then(Value::as_str) == id && r.get("revoked").and_then(Value::as_bool) != Some(false)
+        });
         match revoked {
             Some(r) => {
-                let reason = r.get("revocationReason").and_then(Value::as_str).map(|r| format!(": {r}")).unwrap_or_default();
-                Check::failed(CheckKind::Status, InvalidCode::Revoked, format!("revoked (1EdTech revocation list {url}){reason}"))
+                let reason =
+                    r.get("revocationReason").and_then(Value::as_str).map(|r| format!(": {r}")).unwrap_or_default();
+                Check::failed(
+                    CheckKind::Status,
+                    InvalidCode::Revoked,
+                    format!("revoked (1EdTech revocation list {url}){reason}"),
+                )
             }
             None => Check::passed(CheckKind::Status, "not revoked"),
         }
@@ -651,7 +697,11 @@ fn context_check(value: &Value, badge: bool) -> Check {
         let ob = urls.iter().find(|u| is_ob_context(u));
         match ob {
             Some(url) => Check::passed(CheckKind::Context, format!("VC 2.0 and Open Badges 3.0 contexts ({url})")),
-            None => Check::failed(CheckKind::Context, InvalidCode::Context, "the Open Badges 3.0 context is missing from @context"),
+            None => Check::failed(
+                CheckKind::Context,
+                InvalidCode::Context,
+                "the Open Badges 3.0 context is missing from @context",
+            ),
         }
     } else {
         Check::passed(CheckKind::Context, "VC 2.0 context")
@@ -775,7 +825,9 @@ fn summarize(value: &Value) -> Summary {
         name: text(value.get("name")),
         issuer_id: issuer_id(value),
         issuer_name: text(issuer.and_then(|i| i.get("name"))),
-        achievement_name: text(value.get("credentialSubject").and_then(|s| s.get("achievement")).and_then(|a| a.get("name"))),
+        achievement_name: text(
+            value.get("credentialSubject").and_then(|s| s.get("achievement")).and_then(|a| a.get("name")),
+        ),
         valid_from: text(value.get("validFrom")),
         valid_until: text(value.get("validUntil")),
         awarded_date: text(value.get("awardedDate")),

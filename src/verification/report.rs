@@ -154,7 +154,12 @@ pub struct Report {
 impl Report {
     /// The verdict follows from the checks: any failure makes the credential
     /// invalid; otherwise anything unchecked makes the answer indeterminate.
-    pub(crate) fn conclude(format: Option<Format>, credential: Option<Summary>, checks: Vec<Check>, warnings: Vec<String>) -> Self {
+    pub(crate) fn conclude(
+        format: Option<Format>,
+        credential: Option<Summary>,
+        checks: Vec<Check>,
+        warnings: Vec<String>,
+    ) -> Self {
         let failed: Vec<&Check> = checks.iter().filter(|c| c.outcome == Outcome::Failed).collect();
         let verdict = if let Some(first) = failed.first() {
             Verdict::Invalid {

@@ -79,7 +79,10 @@ impl KeyResolver for StaticResolver {
 
 /// Resolves `verification_method` offline when the method allows it;
 /// `None` when it needs a [`KeyResolver`].
-pub fn resolve_offline(verification_method: &str, issuer_id: Option<&str>) -> Option<Result<ResolvedKey, ResolveError>> {
+pub fn resolve_offline(
+    verification_method: &str,
+    issuer_id: Option<&str>,
+) -> Option<Result<ResolvedKey, ResolveError>> {
     let (base, fragment) = match verification_method.split_once('#') {
         Some((base, fragment)) => (base, Some(fragment)),
         None => (verification_method, None),
@@ -114,16 +117,15 @@ fn did_key(
     multibase: &str,
     fragment: Option<&str>,
 ) -> Result<ResolvedKey, ResolveError> {
-    if let Some(fragment) = fragment {
-        if fragment != multibase {
-            return Err(ResolveError::Invalid(format!(
-                "the verification method {verification_method} names a key other than its did:key"
-            )));
-        }
+    if let Some(fragment) = fragment
+        && fragment != multibase
+    {
+        return Err(ResolveError::Invalid(format!(
+            "the verification method {verification_method} names a key other than its did:key"
+        )));
     }
-    let key = multikey::decode_ed25519_public(multibase).map_err(|e| {
-        ResolveError::Invalid(format!("{did} is not an Ed25519 did:key zegel can use: {e}"))
-    })?;
+    let key = multikey::decode_ed25519_public(multibase)
+        .map_err(|e| ResolveError::Invalid(format!("{did} is not an Ed25519 did:key zegel can use: {e}")))?;
     Ok(ResolvedKey {
         verification_method: verification_method.to_owned(),
         controller: did.to_owned(),
