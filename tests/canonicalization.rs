@@ -146,3 +146,123 @@ fn malformed_input_gets_a_clear_error() {
         Err(JsonLdError::DataLoss(vec![DataLossIssue::InvalidKeyword("@foo".into())]))
     );
 }
+
+mod memoisation_is_exact {
+    //! Whatever values a document of a known shape carries, the memoised path
+    //! must give what oxjsonld gives on the document itself.
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+    use zegel::jsonld::Canonicalizer;
+
+    fn shared() -> &'static Canonicalizer {
+        static CANON: OnceLock<Canonicalizer> = OnceLock::new();
+        CANON.get_or_init(contexts::canonicalizer)
+    }
+
+    /// JSON pointers of every string outside `@context`.
+    fn string_paths(value: &serde_json::Value, path: String, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::String(_) => out.push(path),
+            serde_json::Value::Array(items) => {
+                items.iter().enumerate().for_each(|(i, v)| string_paths(v, format!("{path}/{i}"), out))
+            }
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    if k != "@context" {
+                        string_paths(v, format!("{path}/{}", k.replace('~', "~0").replace('/', "~1")), out);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn hostile_string() -> impl Strategy<Value = String> {
+        prop_oneof![
+            // Terms, keywords, compact IRIs and near-misses.
+            Just("Achievement".to_owned()),
+            Just("OpenBadgeCredential".to_owned()),
+            Just("Profile".to_owned()),
+            Just("id".to_owned()),
+            Just("type".to_owned()),
+            Just("@id".to_owned()),
+            Just("@type".to_owned()),
+            Just("xsd:string".to_owned()),
+            Just("ext:Thing".to_owned()),
+            Just("sec:proof".to_owned()),
+            Just("_:b0".to_owned()),
+            Just("".to_owned()),
+            Just("assertionMethod".to_owned()),
+            Just("urn:x-zegel-slot:00:1".to_owned()),
+            Just("zegel slot 00 1".to_owned()),
+            // Absolute IRIs, odd ones included.
+            Just("https://example.edu/a/../b/./c?d=1#e".to_owned()),
+            Just("HTTPS://EXAMPLE.EDU/x".to_owned()),
+            Just("did:key:z6MkjZRZv3aez3r18pB1RBFJR1kwUVJ5jHt92JmQwXbd5hwi".to_owned()),
+            Just("urn:uuid:0b7c2f1e-4a52-4c59-9d0e-5a3c9a1d2e01".to_owned()),
+            Just("mailto:someone@example.edu".to_owned()),
+            Just("https://example.edu/with space".to_owned()),
+            Just("relative/path".to_owned()),
+            "[a-z]{1,8}:[a-zA-Z0-9/._~%-]{0,20}",
+            // Literals with escapes, controls and non-ASCII.
+            "[\\PC\t\n\r\"\\\\]{0,24}",
+            "\\PC{0,12}",
+        ]
+    }
+
+    fn mutated(fixture: &str) -> impl Strategy<Value = Vec<u8>> {
+        let document: serde_json::Value = serde_json::from_slice(&vector(fixture)).unwrap();
+        let mut paths = Vec::new();
+        string_paths(&document, String::new(), &mut paths);
+        let count = paths.len();
+        proptest::collection::vec((0..count, hostile_string()), 1..6).prop_map(move |edits| {
+            let mut doc = document.clone();
+            for (at, value) in edits {
+                *doc.pointer_mut(&paths[at]).unwrap() = value.into();
+            }
+            serde_json::to_vec(&doc).unwrap()
+        })
+    }
+
+    fn same_as_direct(bytes: &[u8]) -> Result<(), TestCaseError> {
+        let memoised = shared().canonicalize(bytes);
+        let direct = shared().canonicalize_direct(bytes, false);
+        match (&memoised, &direct) {
+            (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
+            (Err(a), Err(b)) => prop_assert_eq!(std::mem::discriminant(a), std::mem::discriminant(b), "{} / {}", a, b),
+            _ => prop_assert!(
+                false,
+                "memoised {memoised:?} but direct {direct:?} for {}",
+                String::from_utf8_lossy(bytes)
+            ),
+        }
+        Ok(())
+    }
+
+    /// 40 cases a fixture by default (each runs oxjsonld directly, milliseconds
+    /// apiece); `PROPTEST_CASES=2000 cargo test --release` for a deep run.
+    fn config() -> ProptestConfig {
+        let cases = std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(40);
+        ProptestConfig { cases, ..ProptestConfig::default() }
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn on_the_generated_ob3_credential(bytes in mutated("ob3-examples/generated/unsigned.json")) {
+            same_as_direct(&bytes)?;
+        }
+
+        #[test]
+        fn on_the_1edtech_complete_credential(bytes in mutated("ob3-examples/1edtech-validator/valid/complete.json")) {
+            same_as_direct(&bytes)?;
+        }
+
+        #[test]
+        fn on_the_w3c_vector(bytes in mutated("eddsa-rdfc-2022/signedDataInt.json")) {
+            same_as_direct(&bytes)?;
+        }
+    }
+}

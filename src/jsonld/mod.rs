@@ -11,6 +11,7 @@
 //!   credential. [`Canonicalizer::canonicalize_direct`] is the unmemoised
 //!   reference path; tests compare the two.
 
+mod fast;
 mod loader;
 mod nquads;
 mod rdfc;
@@ -150,8 +151,8 @@ impl fmt::Display for DataLossList<'_> {
 #[derive(Default)]
 struct Cache {
     /// Shape → slots whose values must be part of the key.
-    kept: HashMap<Box<str>, Arc<[usize]>>,
-    templates: HashMap<Box<str>, Arc<Template>>,
+    kept: HashMap<Box<[u8]>, Arc<[usize]>>,
+    templates: HashMap<Box<[u8]>, Arc<Template>>,
 }
 
 /// Counters of the shape cache.
@@ -251,36 +252,38 @@ impl Canonicalizer {
         }
         let (kept, template) = {
             let cache = self.cache.read().unwrap_or_else(|p| p.into_inner());
-            let kept = cache.kept.get(scan.shape.as_str()).cloned();
+            let kept = cache.kept.get(scan.shape.as_slice()).cloned();
             let template = kept.as_ref().and_then(|kept| {
                 let key = template::template_key(&scan.shape, &scan.slots, kept);
-                cache.templates.get(key.as_str()).cloned()
+                cache.templates.get(key.as_slice()).cloned()
             });
             (kept, template)
         };
-        let dataset = match template {
+        match template {
             Some(template) => {
                 self.hits.fetch_add(1, Ordering::Relaxed);
-                template.instantiate(&scan.slots)
+                if let Some(canonical) = template.fast().and_then(|fast| fast.canonical_nquads(&scan.slots)) {
+                    return Ok(canonical);
+                }
+                nquads::canonical_nquads(&template.instantiate(&scan.slots), &self.limits)
             }
             None => {
                 self.misses.fetch_add(1, Ordering::Relaxed);
-                self.learn(json, options, &scan, kept.as_deref())?
+                self.learn(json, options, &scan, kept.as_deref())
             }
-        };
-        nquads::canonical_nquads(&dataset, &self.limits)
+        }
     }
 
     /// Learns the template of this document's shape and returns the
-    /// document's dataset. Falls back to processing the document directly
-    /// when the skeleton cannot be processed.
+    /// document's canonical N-Quads. Falls back to processing the document
+    /// directly when the skeleton cannot be processed.
     fn learn(
         &self,
         json: &[u8],
         options: WalkOptions,
         scan: &Scan<'_>,
         previously_kept: Option<&[usize]>,
-    ) -> Result<Dataset, JsonLdError> {
+    ) -> Result<String, JsonLdError> {
         let mut kept: Vec<bool> = scan.slots.iter().map(|s| s.steering).collect();
         for &i in previously_kept.unwrap_or_default() {
             if let Some(k) = kept.get_mut(i) {
@@ -293,12 +296,14 @@ impl Canonicalizer {
                 if kept[i] { value.clone() } else { self.placeholders.render(i, scan.slots[i].iri_like).into() }
             })?;
             let Ok(quads) = self.parse(&skeleton, None) else {
-                return self.direct_dataset(json, options, scan);
+                return nquads::canonical_nquads(&self.direct_dataset(json, options, scan)?, &self.limits);
             };
             match template::analyse(&quads, &scan.slots, &kept, &self.placeholders) {
                 Analysis::Verified(template) => break template,
                 Analysis::Keep(more) => more.into_iter().for_each(|i| kept[i] = true),
-                Analysis::Unusable => return self.direct_dataset(json, options, scan),
+                Analysis::Unusable => {
+                    return nquads::canonical_nquads(&self.direct_dataset(json, options, scan)?, &self.limits);
+                }
             }
         };
         // Safe mode, on the verified skeleton: undefinedness depends only on
@@ -311,15 +316,23 @@ impl Canonicalizer {
 
         let kept: Arc<[usize]> = (0..kept.len()).filter(|&i| kept[i]).collect();
         let key = template::template_key(&scan.shape, &scan.slots, &kept);
+        let mut template = template;
+        let canonical = nquads::canonical_nquads(&template.instantiate(&scan.slots), &self.limits)?;
+        // The fast path serves this shape only once it agrees with the general path.
+        let fast = fast::Rendered::new(&template);
+        match fast.canonical_nquads(&scan.slots) {
+            Some(quick) if quick == canonical => template.set_fast(fast),
+            Some(quick) => debug_assert_eq!(quick, canonical, "fast canonicalisation disagrees"),
+            None => {}
+        }
         let template = Arc::new(template);
-        let dataset = template.instantiate(&scan.slots);
         let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
         if cache.templates.len() >= self.limits.max_cached_shapes {
             *cache = Cache::default();
         }
-        cache.kept.insert(scan.shape.as_str().into(), kept);
-        cache.templates.insert(key.into_boxed_str(), template);
-        Ok(dataset)
+        cache.kept.insert(scan.shape.as_slice().into(), kept);
+        cache.templates.insert(key.into_boxed_slice(), template);
+        Ok(canonical)
     }
 
     /// Processes the document itself (no placeholders) and checks safe mode.

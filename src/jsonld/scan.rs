@@ -63,7 +63,9 @@ pub(crate) struct Slot<'a> {
 }
 
 pub(crate) struct Scan<'a> {
-    pub shape: String,
+    /// Structure, keys and fixed values; strings carry a length prefix so no
+    /// two different shapes encode alike.
+    pub shape: Vec<u8>,
     pub slots: Vec<Slot<'a>>,
     pub issues: Vec<DataLossIssue>,
     pub has_top_level_context: bool,
@@ -236,8 +238,7 @@ pub(crate) fn scan<'a>(
     options: WalkOptions,
     defines_term: impl Fn(&str) -> bool,
 ) -> Result<Scan<'a>, JsonLdError> {
-    use std::fmt::Write;
-    let mut shape = String::with_capacity(json.len() / 2);
+    let mut shape: Vec<u8> = Vec::with_capacity(json.len() / 2);
     let mut slots: Vec<Slot<'a>> = Vec::new();
     let mut issues = Vec::new();
     let mut inline_terms: HashSet<String> = HashSet::new();
@@ -251,11 +252,11 @@ pub(crate) fn scan<'a>(
                 if context_depth > 0 || entering_context {
                     context_depth += 1;
                 }
-                shape.push(if matches!(token, Token::StartObject) { '{' } else { '[' });
+                shape.push(if matches!(token, Token::StartObject) { b'{' } else { b'[' });
             }
             Token::EndObject | Token::EndArray => {
                 context_depth = context_depth.saturating_sub(1);
-                shape.push(if matches!(token, Token::EndObject) { '}' } else { ']' });
+                shape.push(if matches!(token, Token::EndObject) { b'}' } else { b']' });
             }
             Token::Key(key) => {
                 if context_depth > 0 && !key.starts_with('@') {
@@ -264,34 +265,37 @@ pub(crate) fn scan<'a>(
                 if context_depth == 0 && key == "@context" {
                     pending_context_key = true;
                 }
-                let _ = write!(shape, "k{}:{}", key.len(), key);
+                push_text(&mut shape, b'k', &key);
             }
             Token::Slot(_, value) => {
-                shape.push('s');
+                shape.push(b's');
                 let steering =
                     owner.is_some_and(|k| k == "type" || (k.starts_with('@') && k != "@id" && k != "@value"));
                 slots.push(Slot { value, iri_like: false, steering });
             }
             Token::Fixed(event) => match event {
-                JsonEvent::String(s) => {
-                    let _ = write!(shape, "S{}:{}", s.len(), s);
-                }
-                JsonEvent::Number(n) => {
-                    let _ = write!(shape, "n{}:{}", n.len(), n);
-                }
-                JsonEvent::Boolean(b) => shape.push(if b { 't' } else { 'f' }),
-                JsonEvent::Null => shape.push('z'),
+                JsonEvent::String(s) => push_text(&mut shape, b'S', &s),
+                JsonEvent::Number(n) => push_text(&mut shape, b'n', &n),
+                JsonEvent::Boolean(b) => shape.push(if b { b't' } else { b'f' }),
+                JsonEvent::Null => shape.push(b'z'),
                 _ => {}
             },
         }
     })?;
     // Classes are decided after the walk: inline contexts may come later.
-    shape.push('\0');
+    shape.push(0);
     for slot in &mut slots {
         slot.iri_like = is_iri_like(&slot.value, |t| defines_term(t) || inline_terms.contains(t));
-        shape.push(if slot.iri_like { 'I' } else { 'T' });
+        shape.push(if slot.iri_like { b'I' } else { b'T' });
     }
     Ok(Scan { shape, slots, issues, has_top_level_context })
+}
+
+/// `tag`, the length as 4 bytes, the text.
+fn push_text(shape: &mut Vec<u8>, tag: u8, text: &str) {
+    shape.push(tag);
+    shape.extend_from_slice(&u32::try_from(text.len()).unwrap_or(u32::MAX).to_le_bytes());
+    shape.extend_from_slice(text.as_bytes());
 }
 
 /// True when JSON-LD IRI expansion can only return `value` unchanged: an

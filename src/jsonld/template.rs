@@ -71,14 +71,14 @@ impl Placeholders {
 }
 
 #[derive(Debug)]
-enum Node {
+pub(crate) enum Node {
     Named(NamedNode),
     Blank(BlankNode),
     Slot(usize),
 }
 
 #[derive(Debug)]
-enum Object {
+pub(crate) enum Object {
     Node(Node),
     Literal(Literal),
     /// A literal whose lexical form is the slot's value.
@@ -90,23 +90,30 @@ enum Object {
 }
 
 #[derive(Debug)]
-enum Graph {
+pub(crate) enum Graph {
     Default,
     Node(Node),
 }
 
 #[derive(Debug)]
-struct TemplateQuad {
-    subject: Node,
-    predicate: NamedNode,
-    object: Object,
-    graph: Graph,
+pub(crate) struct TemplateQuad {
+    pub subject: Node,
+    pub predicate: NamedNode,
+    pub object: Object,
+    pub graph: Graph,
 }
 
 /// The verified RDF output of one shape.
-#[derive(Debug)]
 pub(crate) struct Template {
     quads: Vec<TemplateQuad>,
+    /// Set once the fast canonicalisation of this shape has been checked.
+    fast: Option<super::fast::Rendered>,
+}
+
+impl std::fmt::Debug for Template {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Template").field("quads", &self.quads.len()).field("fast", &self.fast.is_some()).finish()
+    }
 }
 
 /// The outcome of one learning round.
@@ -187,10 +194,22 @@ pub(crate) fn analyse(quads: &[Quad], slots: &[Slot<'_>], kept: &[bool], placeho
         return Analysis::Unusable;
     }
     let keep: Vec<usize> = (0..slots.len()).filter(|&i| !kept[i] && (bad[i] || !good[i])).collect();
-    if keep.is_empty() { Analysis::Verified(Template { quads: template }) } else { Analysis::Keep(keep) }
+    if keep.is_empty() { Analysis::Verified(Template { quads: template, fast: None }) } else { Analysis::Keep(keep) }
 }
 
 impl Template {
+    pub fn quads(&self) -> &[TemplateQuad] {
+        &self.quads
+    }
+
+    pub fn fast(&self) -> Option<&super::fast::Rendered> {
+        self.fast.as_ref()
+    }
+
+    pub fn set_fast(&mut self, rendered: super::fast::Rendered) {
+        self.fast = Some(rendered);
+    }
+
     /// Builds the dataset for a document of this shape.
     pub fn instantiate(&self, slots: &[Slot<'_>]) -> Dataset {
         fn node<'t>(node: &'t Node, slots: &'t [Slot<'_>]) -> NamedOrBlankNodeRef<'t> {
@@ -229,15 +248,16 @@ impl Template {
 }
 
 /// The key of a template: the shape plus the values it keeps.
-pub(crate) fn template_key(shape: &str, slots: &[Slot<'_>], kept: &[usize]) -> String {
-    use std::fmt::Write;
-    let extra: usize = kept.iter().map(|&i| slots[i].value.len() + 16).sum();
-    let mut key = String::with_capacity(shape.len() + extra + 1);
-    key.push_str(shape);
-    key.push('\0');
+pub(crate) fn template_key(shape: &[u8], slots: &[Slot<'_>], kept: &[usize]) -> Vec<u8> {
+    let extra: usize = kept.iter().map(|&i| slots[i].value.len() + 8).sum();
+    let mut key = Vec::with_capacity(shape.len() + extra + 1);
+    key.extend_from_slice(shape);
+    key.push(0);
     for &i in kept {
-        let v: &Cow<'_, str> = &slots[i].value;
-        let _ = write!(key, "{i}:{}:{v}", v.len());
+        let value: &Cow<'_, str> = &slots[i].value;
+        key.extend_from_slice(&u32::try_from(i).unwrap_or(u32::MAX).to_le_bytes());
+        key.extend_from_slice(&u32::try_from(value.len()).unwrap_or(u32::MAX).to_le_bytes());
+        key.extend_from_slice(value.as_bytes());
     }
     key
 }
