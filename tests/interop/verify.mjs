@@ -64,15 +64,16 @@ function errorText(error) {
     `${error.message || String(error)}`;
   const details = error.details;
   if(details && typeof details === 'object') {
-    const interesting = ['term', 'property', 'type', 'value', 'event', 'url']
-      .filter(k => details[k] !== undefined)
-      .map(k => `${k}=${JSON.stringify(details[k])}`);
-    if(details.event?.details) {
-      const d = details.event.details;
-      for(const k of ['term', 'property', 'type', 'value', 'typeIri', 'expandedIri']) {
-        if(d[k] !== undefined) {
-          interesting.push(`${k}=${JSON.stringify(d[k])}`);
-        }
+    // jsonld.js safe-mode errors carry the JSON-LD event that triggered them.
+    const event = details.event;
+    const d = {...details, ...(event?.details ?? {})};
+    const interesting = [];
+    if(event?.code) {
+      interesting.push(`${event.code}: ${event.message}`);
+    }
+    for(const k of ['term', 'property', 'type', 'typeIri', 'value', 'url']) {
+      if(d[k] !== undefined && typeof d[k] !== 'object') {
+        interesting.push(`${k}=${JSON.stringify(d[k])}`);
       }
     }
     if(interesting.length) {
@@ -107,6 +108,16 @@ async function expandSafe(document) {
 
 let dcc; // loaded lazily, only with --dcc
 
+// Runs one verifier; returns {name, ok, text}. A throw (Fail or otherwise) is a rejection.
+async function run(name, fn) {
+  try {
+    return {name, ok: true, text: await fn()};
+  } catch(e) {
+    const text = e instanceof Fail ? e.message : `unexpected error: ${e.stack || e}`;
+    return {name, ok: false, text};
+  }
+}
+
 async function verifyDataIntegrity(credential, {useDcc, proofOnly}) {
   const proofs = [].concat(credential.proof ?? []);
   if(proofs.length === 0) {
@@ -117,56 +128,59 @@ async function verifyDataIntegrity(credential, {useDcc, proofOnly}) {
       throw new Fail(`unexpected proof ${proof.type}/${proof.cryptosuite}`);
     }
   }
-  await expandSafe(credential);
-
-  const suite = new DataIntegrityProof({cryptosuite: eddsaRdfc2022});
-  if(proofOnly) {
-    const result = await jsigs.verify(credential, {
-      suite, documentLoader, purpose: new jsigs.purposes.AssertionProofPurpose()
+  const by = proofs.map(p => p.verificationMethod).join(', ');
+  const verdicts = [];
+  // Digital Bazaar stack: explicit safe-mode expansion, then the proof(s).
+  verdicts.push(await run(proofOnly ? 'jsonld-signatures' : '@digitalbazaar/vc', async () => {
+    await expandSafe(credential);
+    const suite = new DataIntegrityProof({cryptosuite: eddsaRdfc2022});
+    if(proofOnly) {
+      const result = await jsigs.verify(credential, {
+        suite, documentLoader, purpose: new jsigs.purposes.AssertionProofPurpose()
+      });
+      if(!result.verified) {
+        throw new Fail(errorText(result.error) || 'not verified');
+      }
+      return `${proofs.length} eddsa-rdfc-2022 proof(s) by ${by} verified ` +
+        '(proof only: issuer not checked)';
+    }
+    let statusSeen = false;
+    const result = await vc.verifyCredential({
+      credential: structuredClone(credential),
+      suite,
+      documentLoader,
+      // The harness is offline, so status lists are not dereferenced; say so in the output.
+      checkStatus: async () => {
+        statusSeen = true;
+        return {verified: true};
+      }
     });
     if(!result.verified) {
-      throw new Fail(`jsonld-signatures: ${errorText(result.error) || 'not verified'}`);
-    }
-    return `jsonld-signatures verified ${proofs.length} eddsa-rdfc-2022 proof(s) by ` +
-      `${proofs.map(p => p.verificationMethod).join(', ')} (proof only: issuer not checked)`;
-  }
-  let statusSeen = false;
-  const result = await vc.verifyCredential({
-    credential,
-    suite,
-    documentLoader,
-    // The harness is offline, so status lists are not dereferenced; say so in the output.
-    checkStatus: async () => {
-      statusSeen = true;
-      return {verified: true};
-    }
-  });
-  if(!result.verified) {
-    const reasons = [];
-    if(result.error) {
-      reasons.push(errorText(result.error));
-    }
-    for(const r of result.results ?? []) {
-      if(!r.verified && r.error) {
-        reasons.push(errorText(r.error));
+      const reasons = [];
+      if(result.error) {
+        reasons.push(errorText(result.error));
       }
+      for(const r of result.results ?? []) {
+        if(!r.verified && r.error) {
+          reasons.push(errorText(r.error));
+        }
+      }
+      throw new Fail([...new Set(reasons)].join('; ') || 'not verified');
     }
-    throw new Fail(`@digitalbazaar/vc: ${[...new Set(reasons)].join('; ') || 'not verified'}`);
-  }
-  const notes = [`@digitalbazaar/vc verified ${proofs.length} eddsa-rdfc-2022 proof(s)` +
-    ` by ${proofs.map(p => p.verificationMethod).join(', ')}`];
-  if(statusSeen) {
-    notes.push('status not checked (offline)');
-  }
+    return `${proofs.length} eddsa-rdfc-2022 proof(s) by ${by} verified, issuer = controller` +
+      (statusSeen ? ', status not checked (offline)' : '');
+  }));
   if(useDcc) {
-    dcc ??= await import('./dcc.mjs');
-    const verdict = await dcc.verifyWithDcc(credential);
-    if(!verdict.ok) {
-      throw new Fail(`DCC verifier-core: ${verdict.reason}`);
-    }
-    notes.push(`DCC verifier-core: ${verdict.summary}`);
+    verdicts.push(await run('DCC verifier-core', async () => {
+      dcc ??= await import('./dcc.mjs');
+      const verdict = await dcc.verifyWithDcc(credential);
+      if(!verdict.ok) {
+        throw new Fail(verdict.reason);
+      }
+      return verdict.summary;
+    }));
   }
-  return notes.join('; ');
+  return verdicts;
 }
 
 // ---- VC-JWT ------------------------------------------------------------------------------
@@ -290,8 +304,8 @@ async function verifyJwt(jwt, {jwk}) {
     }
   }
   await expandSafe(credential);
-  return [`jose verified ${alg}`, ...notes, 'iss/jti/nbf/sub/exp match the credential',
-    'credential expands in JSON-LD safe mode'].join('; ');
+  return [`${alg} signature verified`, ...notes, 'iss/jti/nbf/sub/exp match the credential',
+    'credential expands in JSON-LD safe mode'].join(', ');
 }
 
 // ---- main --------------------------------------------------------------------------------
@@ -304,7 +318,7 @@ async function verifyFile(file, options) {
     throw new Fail(`cannot read: ${e.message}`);
   }
   if(JWT_RE.test(text)) {
-    return `VC-JWT: ${await verifyJwt(text, options)}`;
+    return {kind: 'VC-JWT', verdicts: [await run('jose', () => verifyJwt(text, options))]};
   }
   let credential;
   try {
@@ -312,7 +326,7 @@ async function verifyFile(file, options) {
   } catch(e) {
     throw new Fail(`neither a compact JWS nor JSON: ${e.message}`);
   }
-  return `Data Integrity: ${await verifyDataIntegrity(credential, options)}`;
+  return {kind: 'Data Integrity', verdicts: await verifyDataIntegrity(credential, options)};
 }
 
 async function main(argv) {
@@ -348,14 +362,20 @@ async function main(argv) {
   }
   let failed = 0;
   for(const {file, jwk} of jobs) {
+    // A file passes only if every verifier run on it accepts it. Each verifier's verdict is
+    // printed, so a negative control can check that all of them rejected it.
+    let line;
     try {
-      const summary = await verifyFile(file, {jwk, useDcc, proofOnly});
-      console.log(`PASS ${file}: ${summary}`);
+      const {kind, verdicts} = await verifyFile(file, {jwk, useDcc, proofOnly});
+      const ok = verdicts.every(v => v.ok);
+      failed += ok ? 0 : 1;
+      line = `${ok ? 'PASS' : 'FAIL'} ${file} [${kind}]` + verdicts.map(v =>
+        `\n    ${v.name}: ${v.ok ? 'accepted' : 'REJECTED'}: ${v.text}`).join('');
     } catch(e) {
       failed++;
-      const reason = e instanceof Fail ? e.message : `unexpected error: ${e.stack || e}`;
-      console.log(`FAIL ${file}: ${reason}`);
+      line = `FAIL ${file}: ${e instanceof Fail ? e.message : `unexpected error: ${e.stack || e}`}`;
     }
+    console.log(line);
   }
   return failed ? 1 : 0;
 }
