@@ -10,7 +10,7 @@
 set -uo pipefail
 
 # shellcheck source=tests/interop/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" || exit 1
 
 IMPL_KEY="$SHARED/testvectors/ob3-examples/1edtech-impl-guide/key.json"
 IMPL_DID="did:key:z6MkjZRZv3aez3r18pB1RBFJR1kwUVJ5jHt92JmQwXbd5hwi"

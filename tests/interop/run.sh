@@ -13,7 +13,7 @@
 set -uo pipefail
 
 # shellcheck source=tests/interop/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" || exit 1
 
 FIXTURE=tests/fixtures/microcredential-unsigned.json
 IMPL_KEY="$SHARED/testvectors/ob3-examples/1edtech-impl-guide/key.json"

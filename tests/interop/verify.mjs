@@ -4,8 +4,10 @@
 //   node verify.mjs [--dcc] [--proof-only] [--jwk FILE] FILE...
 //
 // Each FILE is either a JSON credential with an embedded Data Integrity proof, or a compact
-// VC-JWT. One line per file: "PASS <file>: …" or "FAIL <file>: <reason>". Exit 0 only when every
-// file passes (1 if any fails, 2 on a usage error).
+// VC-JWT. Per file: "PASS <file> [kind]" or "FAIL <file> [kind]", then one indented line per
+// verifier run on it ("<verifier>: accepted: …" or "<verifier>: REJECTED: <reason>"); a file
+// passes only if every verifier accepts it. Exit 0 only when every file passes (1 if any
+// fails, 2 on a usage error).
 //
 //   Data Integrity: Digital Bazaar's @digitalbazaar/vc verifyCredential with DataIntegrityProof +
 //     the eddsa-rdfc-2022 cryptosuite (JSON-LD safe mode), plus an explicit safe-mode
