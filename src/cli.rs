@@ -6,7 +6,7 @@
 use crate::credential::contexts;
 use crate::signing::data_integrity::{self, ProofOptions, ProofPlacement};
 use crate::signing::{did, jwt, keys};
-use crate::verification::{StaticStatusLists, Verifier, VerifyOptions};
+use crate::verification::{StaticResolver, StaticStatusLists, Verifier, VerifyOptions};
 use anyhow::{Context, bail};
 use chrono::{DateTime, SubsecRound, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -118,6 +118,10 @@ struct VerifyArgs {
     /// Check validity dates at this time instead of now (RFC 3339).
     #[arg(long)]
     at: Option<DateTime<Utc>>,
+    /// Trust these public keys: a JWK Set (or one JWK) whose `kid`s are the
+    /// verification methods they stand for (e.g. `did:web:example.edu#key-1`).
+    #[arg(long, value_name = "FILE")]
+    jwks: Option<PathBuf>,
 }
 
 /// Runs the command line; the process exits with the returned code.
@@ -223,7 +227,14 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         let bytes = read_input(file).with_context(|| format!("cannot read the status list for {url}"))?;
         lists = lists.with_list(url, bytes);
     }
-    let verifier = Verifier::offline().with_status_lists(Arc::new(lists));
+    let mut verifier = Verifier::offline().with_status_lists(Arc::new(lists));
+    if let Some(path) = &args.jwks {
+        let text = read_input(&path.to_string_lossy())?;
+        let jwks: serde_json::Value =
+            serde_json::from_slice(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+        let resolver = StaticResolver::from_jwks(&jwks).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        verifier = verifier.with_resolver(Arc::new(resolver));
+    }
     let options = VerifyOptions {
         now: args.at.unwrap_or_else(Utc::now),
         require_status: args.require_status,

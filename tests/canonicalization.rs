@@ -266,3 +266,78 @@ mod memoisation_is_exact {
         }
     }
 }
+
+/// Found by the interop harness (tests/interop/edge.sh): each of these made
+/// zegel sign less than the document says, or differently from jsonld.js.
+mod what_processors_disagree_on_is_refused {
+    use super::*;
+
+    fn microcredential() -> serde_json::Value {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/microcredential-unsigned.json");
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    fn issues(doc: &serde_json::Value) -> Vec<DataLossIssue> {
+        let bytes = serde_json::to_vec(doc).unwrap();
+        let canon = contexts::canonicalizer();
+        // Refused on both paths: learning a new shape and the reference path.
+        let direct = canon.canonicalize_direct(&bytes, false);
+        match canon.canonicalize(&bytes) {
+            Err(JsonLdError::DataLoss(issues)) => {
+                assert_eq!(direct, Err(JsonLdError::DataLoss(issues.clone())));
+                issues
+            }
+            other => panic!("must be refused, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn ill_formed_iris_are_named_instead_of_silently_dropped() {
+        for (pointer, iri) in [
+            ("/evidence/0/id", "https://portfolio.example.edu/report?fmt=pdf|html"),
+            ("/credentialSubject/achievement/id", "https://badges.example.edu/achievements/{slug}"),
+            ("/id", "https://badges.example.edu/credentials/5f0c6f5e|1"),
+            ("/evidence/0/id", "https://portfolio.example.edu/my report"),
+        ] {
+            let mut doc = microcredential();
+            *doc.pointer_mut(pointer).unwrap() = iri.into();
+            assert_eq!(issues(&doc), vec![DataLossIssue::InvalidIri(iri.into())], "{pointer}");
+        }
+    }
+
+    #[test]
+    fn numbers_written_differently_by_jsonld_js_are_refused() {
+        for number in ["0.30000000000000004", "9007199254740993", "100000000000000000000", "1e-7"] {
+            let mut doc = microcredential();
+            doc["credentialSubject"]["creditsEarned"] = serde_json::from_str(number).unwrap();
+            let text = serde_json::to_string(&doc["credentialSubject"]["creditsEarned"]).unwrap();
+            assert_eq!(issues(&doc), vec![DataLossIssue::UnportableNumber(text)], "{number}");
+        }
+    }
+
+    #[test]
+    fn base_direction_is_refused() {
+        let mut doc = microcredential();
+        doc["credentialSubject"]["achievement"]["name"] =
+            serde_json::json!({"@value": "شهادة", "@language": "ar", "@direction": "rtl"});
+        assert_eq!(issues(&doc), vec![DataLossIssue::BaseDirection]);
+    }
+
+    #[test]
+    fn an_ill_formed_language_tag_is_refused() {
+        let mut doc = microcredential();
+        doc["credentialSubject"]["achievement"]["name"] = serde_json::json!({"@value": "naam", "@language": "nl NL"});
+        assert_eq!(issues(&doc), vec![DataLossIssue::InvalidLanguageTag("nl NL".into())]);
+    }
+
+    #[test]
+    fn a_lone_surrogate_is_invalid_json_with_a_useful_message() {
+        let canon = contexts::canonicalizer();
+        let Err(JsonLdError::Json(message)) =
+            canon.canonicalize(br#"{"@context":"https://www.w3.org/ns/credentials/v2","name":"\ud800"}"#)
+        else {
+            panic!("must be refused")
+        };
+        assert!(message.contains("escape"), "{message}");
+    }
+}

@@ -185,6 +185,21 @@ fn rsa_keys_make_rs256_vc_jwts_but_no_data_integrity_proofs() {
     // The key lives at an https URL: verification needs a resolver, so offline it cannot be checked.
     let verified = zegel_with_stdin(&["verify", "-"], Some(token.as_bytes()));
     assert_eq!(verified.status.code(), Some(2), "{}", String::from_utf8_lossy(&verified.stdout));
+
+    // Given the public key, it verifies.
+    let dir = tempfile::tempdir().unwrap();
+    let key =
+        zegel::signing::keys::read_key_file(Path::new(env!("CARGO_MANIFEST_DIR")).join("keys/test-rsa.pem").as_path())
+            .unwrap();
+    let mut jwk = key.public_jwk();
+    jwk["kid"] = "https://issuer.example/keys/1".into();
+    let jwks = dir.path().join("jwks.json");
+    std::fs::write(&jwks, serde_json::json!({ "keys": [jwk] }).to_string()).unwrap();
+    let verified = zegel_with_stdin(&["verify", "-", "--jwks", jwks.to_str().unwrap()], Some(token.as_bytes()));
+    assert_eq!(verified.status.code(), Some(0), "{}", String::from_utf8_lossy(&verified.stdout));
+    let report = stdout_json(&verified);
+    let proof = report["checks"].as_array().unwrap().iter().find(|c| c["check"] == "proof").unwrap();
+    assert!(proof["message"].as_str().unwrap().contains("RS256"), "{proof}");
 }
 
 fn fixture(name: &str) -> String {

@@ -55,7 +55,7 @@ fn oxrdf_nquads(dataset: &Dataset) -> String {
 }
 
 fn relaxed() -> Limits {
-    Limits { max_indistinguishable_blank_nodes: 64, ..Limits::default() }
+    Limits { max_indistinguishable_blank_nodes: 64, canonicalization_work_factor: 4, ..Limits::default() }
 }
 
 /// A dataset of `edges` among `nodes` blank nodes and two named nodes, in the
@@ -130,5 +130,5 @@ fn a_poisoned_dataset_is_refused_quickly() {
     ));
     let generous =
         Limits { max_indistinguishable_blank_nodes: 100, max_canonicalization_steps: 1_000, ..Limits::default() };
-    assert!(matches!(jsonld::canonicalize_dataset(&dataset, &generous), Err(jsonld::JsonLdError::TooComplex(1_000))));
+    assert!(matches!(jsonld::canonicalize_dataset(&dataset, &generous), Err(jsonld::JsonLdError::TooComplex(12))));
 }

@@ -56,8 +56,13 @@ pub struct Limits {
     pub max_indistinguishable_blank_nodes: usize,
     /// Memoised shapes kept before the cache is emptied.
     pub max_cached_shapes: usize,
-    /// Hash N-Degree Quads invocations allowed for one document.
+    /// Hash N-Degree Quads invocations allowed for one document, at most.
     pub max_canonicalization_steps: usize,
+    /// Within that, `n^factor` invocations for `n` blank nodes without a
+    /// unique first-degree hash: rdf-canonize's `maxWorkFactor`, whose default
+    /// (1) jsonld.js verifiers use. Keeping it means zegel never signs what
+    /// those verifiers would refuse to canonicalise.
+    pub canonicalization_work_factor: u32,
 }
 
 impl Default for Limits {
@@ -69,6 +74,7 @@ impl Default for Limits {
             max_indistinguishable_blank_nodes: 6,
             max_cached_shapes: 4096,
             max_canonicalization_steps: 10_000,
+            canonicalization_work_factor: 1,
         }
     }
 }
@@ -99,7 +105,7 @@ pub enum JsonLdError {
     )]
     IndistinguishableBlankNodes { count: usize, limit: usize },
     #[error(
-        "canonicalising the document's blank nodes needs more than {0} steps; refused as possible dataset poisoning"
+        "canonicalising the document's blank nodes needs more than {0} n-degree hashing steps, the limit jsonld.js verifiers apply; refused (possible dataset poisoning)"
     )]
     TooComplex(usize),
 }
@@ -117,6 +123,23 @@ pub enum DataLossIssue {
     RelativeIri(String),
     /// A key of the form `@letters` that is not a JSON-LD keyword.
     InvalidKeyword(String),
+    /// An identifier that is not a well-formed IRI (JSON-LD processors drop
+    /// or keep such nodes differently).
+    InvalidIri(String),
+    /// A language tag that is not well-formed (BCP 47).
+    InvalidLanguageTag(String),
+    /// A number JSON-LD processors write differently in RDF.
+    UnportableNumber(String),
+    /// `@direction`, which JSON-LD processors turn into RDF in different ways.
+    BaseDirection,
+}
+
+impl DataLossIssue {
+    /// True for issues that make a document's canonical form differ between
+    /// JSON-LD processors, rather than lose its meaning.
+    pub fn is_portability(&self) -> bool {
+        matches!(self, Self::UnportableNumber(_) | Self::BaseDirection)
+    }
 }
 
 impl fmt::Display for DataLossIssue {
@@ -129,6 +152,15 @@ impl fmt::Display for DataLossIssue {
             }
             Self::RelativeIri(r) => write!(f, "relative IRI reference \"{r}\" (identifiers must be absolute)"),
             Self::InvalidKeyword(k) => write!(f, "\"{k}\" looks like a JSON-LD keyword but is not one"),
+            Self::InvalidIri(i) => write!(f, "\"{i}\" is not a well-formed IRI (RFC 3987)"),
+            Self::InvalidLanguageTag(t) => write!(f, "\"{t}\" is not a well-formed language tag (BCP 47)"),
+            Self::UnportableNumber(n) => write!(
+                f,
+                "the number {n} is written differently by different JSON-LD processors (use integers up to 2^53, or at most 15 significant digits and magnitudes from 0.000001; or a string)"
+            ),
+            Self::BaseDirection => f.write_str(
+                "@direction (base direction) is turned into RDF differently by different JSON-LD processors",
+            ),
         }
     }
 }
@@ -295,7 +327,7 @@ impl Canonicalizer {
             let skeleton = scan::write_skeleton(json, options, scan.has_top_level_context, None, |i, value| {
                 if kept[i] { value.clone() } else { self.placeholders.render(i, scan.slots[i].iri_like).into() }
             })?;
-            let Ok(quads) = self.parse(&skeleton, None) else {
+            let Ok(quads) = self.parse(&skeleton, None, false) else {
                 return nquads::canonical_nquads(&self.direct_dataset(json, options, scan)?, &self.limits);
             };
             match template::analyse(&quads, &scan.slots, &kept, &self.placeholders) {
@@ -338,7 +370,7 @@ impl Canonicalizer {
     /// Processes the document itself (no placeholders) and checks safe mode.
     fn direct_dataset(&self, json: &[u8], options: WalkOptions, scan: &Scan<'_>) -> Result<Dataset, JsonLdError> {
         let document = scan::write_skeleton(json, options, scan.has_top_level_context, None, |_, v| v.clone())?;
-        let quads = self.parse(&document, None)?;
+        let quads = self.parse(&document, None, false)?;
         let probe =
             scan::write_skeleton(json, options, scan.has_top_level_context, Some(PROBE_VOCAB), |_, v| v.clone())?;
         self.safe_mode(&probe)?;
@@ -350,63 +382,82 @@ impl Canonicalizer {
     }
 
     /// Runs the probe document (see `write_skeleton`) and reports every term
-    /// that expanded through the probe vocabulary or base IRI.
+    /// that expanded through the probe vocabulary or base IRI, and every
+    /// ill-formed IRI, language tag or blank node identifier. The probe runs
+    /// in oxjsonld's lenient mode, which keeps such values where the normal
+    /// mode silently drops the statements that contain them.
     fn safe_mode(&self, probe_document: &[u8]) -> Result<(), JsonLdError> {
-        let quads = self.parse(probe_document, Some(PROBE_BASE))?;
+        let quads = self.parse(probe_document, Some(PROBE_BASE), true)?;
         let mut issues: Vec<DataLossIssue> = Vec::new();
         let mut push = |issue: DataLossIssue| {
             if !issues.contains(&issue) {
                 issues.push(issue);
             }
         };
-        let check_node = |iri: &str, push: &mut dyn FnMut(DataLossIssue)| {
+        let check_iri = |iri: &str, push: &mut dyn FnMut(DataLossIssue)| {
             if let Some(relative) = iri.strip_prefix(PROBE_BASE) {
                 push(DataLossIssue::RelativeIri(relative.to_owned()));
+            } else if oxiri::Iri::parse(iri).is_err() {
+                push(DataLossIssue::InvalidIri(iri.to_owned()));
+            }
+        };
+        let check_blank = |id: &str, push: &mut dyn FnMut(DataLossIssue)| {
+            if oxrdf::BlankNode::new(id).is_err() {
+                push(DataLossIssue::InvalidIri(format!("_:{id}")));
             }
         };
         for quad in &quads {
             let predicate = quad.predicate.as_str();
-            if let oxrdf::NamedOrBlankNode::NamedNode(n) = &quad.subject {
-                check_node(n.as_str(), &mut push);
+            match &quad.subject {
+                oxrdf::NamedOrBlankNode::NamedNode(n) => check_iri(n.as_str(), &mut push),
+                oxrdf::NamedOrBlankNode::BlankNode(b) => check_blank(b.as_str(), &mut push),
             }
-            if let Some(term) = predicate.strip_prefix(PROBE_VOCAB) {
-                push(DataLossIssue::UndefinedProperty(term.to_owned()));
+            match predicate.strip_prefix(PROBE_VOCAB) {
+                Some(term) => push(DataLossIssue::UndefinedProperty(term.to_owned())),
+                None => check_iri(predicate, &mut push),
             }
             match &quad.object {
-                Term::NamedNode(n) => {
-                    if let Some(term) = n.as_str().strip_prefix(PROBE_VOCAB) {
-                        if predicate == oxrdf::vocab::rdf::TYPE.as_str() {
-                            push(DataLossIssue::UndefinedType(term.to_owned()));
-                        } else {
-                            let property = predicate.strip_prefix(PROBE_VOCAB).unwrap_or(predicate);
-                            push(DataLossIssue::UndefinedValue {
-                                property: property.to_owned(),
-                                value: term.to_owned(),
-                            });
-                        }
-                    }
-                    check_node(n.as_str(), &mut push);
-                }
-                Term::Literal(l) => {
-                    if let Some(term) = l.datatype().as_str().strip_prefix(PROBE_VOCAB) {
+                Term::NamedNode(n) => match n.as_str().strip_prefix(PROBE_VOCAB) {
+                    Some(term) if predicate == oxrdf::vocab::rdf::TYPE.as_str() => {
                         push(DataLossIssue::UndefinedType(term.to_owned()));
                     }
+                    Some(term) => {
+                        let property = predicate.strip_prefix(PROBE_VOCAB).unwrap_or(predicate);
+                        push(DataLossIssue::UndefinedValue { property: property.to_owned(), value: term.to_owned() });
+                    }
+                    None => check_iri(n.as_str(), &mut push),
+                },
+                Term::Literal(l) => {
+                    match l.datatype().as_str().strip_prefix(PROBE_VOCAB) {
+                        Some(term) => push(DataLossIssue::UndefinedType(term.to_owned())),
+                        None => check_iri(l.datatype().as_str(), &mut push),
+                    }
+                    if let Some(language) = l.language()
+                        && oxrdf::Literal::new_language_tagged_literal("", language).is_err()
+                    {
+                        push(DataLossIssue::InvalidLanguageTag(language.to_owned()));
+                    }
                 }
-                Term::BlankNode(_) => {}
+                Term::BlankNode(b) => check_blank(b.as_str(), &mut push),
             }
-            if let oxrdf::GraphName::NamedNode(n) = &quad.graph_name {
-                check_node(n.as_str(), &mut push);
+            match &quad.graph_name {
+                oxrdf::GraphName::NamedNode(n) => check_iri(n.as_str(), &mut push),
+                oxrdf::GraphName::BlankNode(b) => check_blank(b.as_str(), &mut push),
+                oxrdf::GraphName::DefaultGraph => {}
             }
         }
         if issues.is_empty() { Ok(()) } else { Err(JsonLdError::DataLoss(issues)) }
     }
 
     /// oxjsonld with the offline loader.
-    fn parse(&self, document: &[u8], base: Option<&str>) -> Result<Vec<Quad>, JsonLdError> {
+    fn parse(&self, document: &[u8], base: Option<&str>, lenient: bool) -> Result<Vec<Quad>, JsonLdError> {
         let unknown: Arc<Mutex<Option<String>>> = Arc::default();
         let loader = self.loader.clone();
         let record = unknown.clone();
         let mut parser = oxjsonld::JsonLdParser::new();
+        if lenient {
+            parser = parser.lenient();
+        }
         if let Some(base) = base {
             parser = parser.with_base_iri(base).map_err(|e| JsonLdError::Processing(e.to_string()))?;
         }

@@ -32,7 +32,7 @@ pub(crate) fn canonical_nquads_with(
             .map(|(node, label)| (node, label.into_string()))
             .collect()
     } else {
-        super::rdfc::canonical_labels(dataset, limits.max_canonicalization_steps)?
+        super::rdfc::canonical_labels(dataset, limits)?
     };
     let mut lines: Vec<String> = Vec::with_capacity(dataset.len());
     for quad in dataset.iter() {

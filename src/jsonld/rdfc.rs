@@ -16,7 +16,7 @@
 //! otherwise. Tests compare it with oxrdf on the unique case and with
 //! jsonld.js output on the other.
 
-use super::JsonLdError;
+use super::{JsonLdError, Limits};
 use oxrdf::{BlankNodeRef, Dataset, GraphNameRef, NamedOrBlankNodeRef, QuadRef, TermRef};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -25,12 +25,10 @@ use std::fmt::Write;
 /// Canonical labels (`c14n0`, `c14n1`, …) for every blank node of `dataset`.
 pub(crate) fn canonical_labels<'a>(
     dataset: &'a Dataset,
-    max_work: usize,
+    limits: &Limits,
 ) -> Result<HashMap<BlankNodeRef<'a>, String>, JsonLdError> {
     let state = State::new(dataset);
-    let too_complex = |_| JsonLdError::TooComplex(max_work);
     let mut canonical = Issuer::new("c14n");
-    let mut work = max_work;
 
     // Steps 2-4: first-degree hashes; unique ones are labelled in hash order.
     let mut by_hash: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
@@ -42,6 +40,13 @@ pub(crate) fn canonical_labels<'a>(
             canonical.issue(*node);
         }
     }
+    // jsonld.js (rdf-canonize) allows as many n-degree hashings as there are
+    // blank nodes without a unique hash, and refuses documents that need
+    // more; zegel does the same, so it never signs what verifiers refuse.
+    let non_unique = by_hash.values().filter(|nodes| nodes.len() > 1).map(Vec::len).sum::<usize>();
+    let budget = non_unique.saturating_pow(limits.canonicalization_work_factor).min(limits.max_canonicalization_steps);
+    let too_complex = |_| JsonLdError::TooComplex(budget);
+    let mut work = budget;
     // Step 5: the rest, group by group in hash order.
     for nodes in by_hash.values().filter(|nodes| nodes.len() > 1) {
         let mut results: Vec<(String, Issuer)> = Vec::new();

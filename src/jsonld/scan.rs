@@ -121,10 +121,7 @@ pub(crate) fn walk<'a>(
     let mut has_top_level_context = false;
     let mut seen_root = false;
     loop {
-        let event = parser.parse_next().map_err(|e| {
-            let at = e.location().start;
-            JsonLdError::Json(format!("{} (line {}, column {})", e.message(), at.line + 1, at.column + 1))
-        })?;
+        let event = parser.parse_next().map_err(|e| json_error(json, &e))?;
         if matches!(event, JsonEvent::Eof) {
             break;
         }
@@ -204,12 +201,32 @@ pub(crate) fn walk<'a>(
                 if !*in_context && has_keyword_form(&key) && !KEYWORDS.contains(&key.as_ref()) {
                     issues.push(DataLossIssue::InvalidKeyword(key.to_string()));
                 }
+                // Base direction is turned into RDF differently by different
+                // processors (and dropped by oxjsonld): never sign it.
+                if key == "@direction" {
+                    push_once(issues, DataLossIssue::BaseDirection);
+                }
                 emit(Token::Key(key.clone()), None);
                 *pending = Some(key);
             }
             JsonEvent::String(value) if !in_context => {
                 emit(Token::Slot(slot_index, value), owner.as_deref());
                 slot_index += 1;
+                end_value(&mut stack);
+            }
+            JsonEvent::String(value) => {
+                // A context that makes a term an alias of @direction.
+                if value == "@direction" {
+                    push_once(issues, DataLossIssue::BaseDirection);
+                }
+                emit(Token::Fixed(JsonEvent::String(value)), owner.as_deref());
+                end_value(&mut stack);
+            }
+            JsonEvent::Number(number) if !in_context => {
+                if !is_portable_number(&number) {
+                    issues.push(DataLossIssue::UnportableNumber(number.to_string()));
+                }
+                emit(Token::Fixed(JsonEvent::Number(number)), owner.as_deref());
                 end_value(&mut stack);
             }
             scalar => {
@@ -221,10 +238,65 @@ pub(crate) fn walk<'a>(
     Ok(has_top_level_context)
 }
 
+/// The tokenizer's message, unless serde_json explains the same input better
+/// (it names lone surrogates and bad escapes where the tokenizer sees "end of
+/// file"). Only runs on the error path.
+fn json_error(json: &[u8], error: &json_event_parser::JsonSyntaxError) -> JsonLdError {
+    // A full parse: unlike IgnoredAny, it checks \u escapes (lone surrogates).
+    if let Err(e) = serde_json::from_slice::<serde_json::Value>(json) {
+        return JsonLdError::Json(e.to_string());
+    }
+    let at = error.location().start;
+    JsonLdError::Json(format!("{} (line {}, column {})", error.message(), at.line + 1, at.column + 1))
+}
+
 fn end_value(stack: &mut [Frame<'_>]) {
     if let Some(Frame::Object { pending, .. }) = stack.last_mut() {
         *pending = None;
     }
+}
+
+fn push_once(issues: &mut Vec<DataLossIssue>, issue: DataLossIssue) {
+    if !issues.contains(&issue) {
+        issues.push(issue);
+    }
+}
+
+/// Whether every JSON-LD processor in use writes this JSON number the same way
+/// in RDF. oxjsonld works on the decimal text; jsonld.js (what most verifiers
+/// run) on an IEEE double: integers as `toFixed(0)`, other numbers and
+/// anything from 1e21 on as `toExponential(15)`, and "integer" means the
+/// double's shortest form has no decimal point (so `1e-7` becomes `"0"`).
+/// They agree for integers up to 2^53 and for other numbers with at most 15
+/// significant digits and a magnitude from 1e-6 on; zegel refuses to sign
+/// anything else.
+pub(crate) fn is_portable_number(text: &str) -> bool {
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((m, e)) => match e.parse::<i32>() {
+            Ok(e) => (m, e),
+            Err(_) => return false,
+        },
+        None => (unsigned, 0),
+    };
+    let (integer, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits: String = format!("{integer}{fraction}");
+    let significant = digits.trim_start_matches('0');
+    if significant.is_empty() {
+        return true; // zero
+    }
+    // Value = 0.<significant> × 10^point
+    let leading_zeros = i64::try_from(digits.len() - significant.len()).unwrap_or(i64::MAX);
+    let point = i64::try_from(integer.len()).unwrap_or(i64::MAX) - leading_zeros + i64::from(exponent);
+    let significant = significant.trim_end_matches('0');
+    let count = i64::try_from(significant.len()).unwrap_or(i64::MAX);
+    if point >= count && point <= 21 {
+        // An integer below 1e21: exact in a double up to 2^53 (16 digits at most).
+        return point < 16 || (point == 16 && format!("{significant:0<16}").as_str() <= "9007199254740992");
+    }
+    // Written as a double (not an integer, or from 1e21 on): at most 15
+    // significant digits, not below 1e-6.
+    count <= 15 && point > -6
 }
 
 /// `@` followed by one or more ASCII letters (JSON-LD 1.1 §9.1 "keyword form").
@@ -408,5 +480,53 @@ impl SkeletonWriter {
         self.event(JsonEvent::ObjectKey("@vocab".into()));
         self.event(JsonEvent::String(vocab.into()));
         self.event(JsonEvent::EndObject);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_json_ld_processors_agree_on_are_portable() {
+        for ok in [
+            "0",
+            "-0",
+            "0.0",
+            "5",
+            "5.0",
+            "-12",
+            "2.5",
+            "120.75",
+            "0.1",
+            "-0.0001",
+            "1e2",
+            "1.5e3",
+            "1e21",
+            "1.5E21",
+            "9007199254740992",
+            "-9007199254740992",
+            "0.000001",
+            "123456789012345",
+            "1.23456789012345",
+            "1.5e-6",
+            "7.5",
+        ] {
+            assert!(is_portable_number(ok), "{ok}");
+        }
+        for bad in [
+            "9007199254740993",
+            "1e20",
+            "100000000000000000000",
+            "0.30000000000000004",
+            "1.7976931348623157e308",
+            "1e-7",
+            "1.5e-7",
+            "0.0000001",
+            "1234567890123456.5",
+            "3.1415926535897932",
+        ] {
+            assert!(!is_portable_number(bad), "{bad}");
+        }
     }
 }

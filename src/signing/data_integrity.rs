@@ -61,8 +61,9 @@ pub enum DataIntegrityError {
     NotAnObject(String),
     #[error("the document has no @context")]
     NoContext,
+    // No #[source]: the message already carries the cause, once.
     #[error("canonicalisation failed: {0}")]
-    Canonicalization(#[from] JsonLdError),
+    Canonicalization(JsonLdError),
     #[error("the proof is not a JSON object")]
     ProofNotAnObject,
     #[error("the proof's type is {0}, not DataIntegrityProof")]
@@ -83,6 +84,12 @@ pub enum DataIntegrityError {
     ContextMismatch,
     #[error("the signature does not match the document: it was altered after signing, or signed with another key")]
     SignatureMismatch,
+}
+
+impl From<JsonLdError> for DataIntegrityError {
+    fn from(error: JsonLdError) -> Self {
+        Self::Canonicalization(error)
+    }
 }
 
 /// Step 1: the proof configuration (proof options plus the document's

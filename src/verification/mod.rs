@@ -344,6 +344,11 @@ impl Verifier {
                     | JsonLdError::DuplicateKey(_) => {
                         Check::failed(CheckKind::Terms, InvalidCode::Malformed, e.to_string())
                     }
+                    // The signer's processor may have written these the same way it
+                    // signed them: zegel cannot tell, so it does not judge.
+                    JsonLdError::DataLoss(issues) if issues.iter().all(|i| i.is_portability()) => {
+                        Check::indeterminate(CheckKind::Terms, e.to_string())
+                    }
                     JsonLdError::DataLoss(_) | JsonLdError::Processing(_) => {
                         Check::failed(CheckKind::Terms, InvalidCode::Context, e.to_string())
                     }
@@ -737,6 +742,13 @@ fn issuer_check(value: &Value, signer: Option<&Signer>, checks: &mut Vec<Check>)
         (true, Binding::ControllerDocument) => {
             Check::passed(CheckKind::Issuer, format!("the issuer {issuer} lists the signing key for credentials"))
         }
+        (true, Binding::Supplied) => {
+            Check::passed(CheckKind::Issuer, format!("signed with a key supplied to the verifier as {issuer}'s"))
+        }
+        (false, Binding::Supplied) => Check::warning(
+            CheckKind::Issuer,
+            format!("signed with the supplied key {}, which is not named as the issuer {issuer}'s", key.verification_method),
+        ),
         (true, Binding::IssuerFragment) => Check::warning(
             CheckKind::Issuer,
             format!(

@@ -22,6 +22,8 @@ pub enum Binding {
     IssuerFragment,
     /// Read from the controller's DID or controller document.
     ControllerDocument,
+    /// Given to the verifier by whoever runs it (for example `--jwks`).
+    Supplied,
 }
 
 /// A public key and who controls it.
@@ -65,6 +67,33 @@ impl StaticResolver {
     pub fn with_key(mut self, key: ResolvedKey) -> Self {
         self.keys.insert(key.verification_method.clone(), key);
         self
+    }
+
+    /// Keys from a JWK Set (`{"keys": [...]}`) or a single JWK, each under its
+    /// `kid`; the controller is the part of the `kid` before `#`.
+    pub fn from_jwks(jwks: &serde_json::Value) -> Result<Self, String> {
+        let keys: Vec<&serde_json::Value> = match jwks.get("keys") {
+            Some(serde_json::Value::Array(keys)) => keys.iter().collect(),
+            Some(_) => return Err("\"keys\" must be an array of JWKs".into()),
+            None => vec![jwks],
+        };
+        let mut resolver = Self::new();
+        for (i, jwk) in keys.into_iter().enumerate() {
+            let kid = jwk
+                .get("kid")
+                .and_then(serde_json::Value::as_str)
+                .ok_or_else(|| format!("key {i} has no \"kid\" (the verification method it stands for)"))?;
+            let key = PublicKey::from_jwk(jwk).map_err(|e| format!("key {kid}: {e}"))?;
+            let controller = kid.split_once('#').map_or(kid, |(controller, _)| controller);
+            resolver = resolver.with_key(ResolvedKey {
+                verification_method: kid.to_owned(),
+                controller: controller.to_owned(),
+                key,
+                binding: Binding::Supplied,
+                assertion_method: true,
+            });
+        }
+        Ok(resolver)
     }
 }
 

@@ -73,7 +73,8 @@ if "$ZEGEL" keys generate --dir "$TMP/keys" --kind rsa --json > "$TMP/rsa.json" 
             --verification-method "$(jget "$TMP/rsa.json" c.key_id)" "$TMP/fresh-rsa-unsigned.json"; then
         js_accepts "JS: jose accepts the RS256 VC-JWT with zegel's public_jwk (kid = its RFC 7638 thumbprint)" \
             --jwk "$TMP/rsa.json" "$TMP/fresh-rs256.jwt"
-        zegel_verify_rsa_jwt "zegel verify: fresh RS256 VC-JWT" "$TMP/fresh-rs256.jwt"
+        jwks_of "$(jget "$TMP/rsa.json" c.file)" "$(jget "$TMP/rsa.json" c.key_id)" "$TMP/fresh-rsa.jwks"
+        zegel_verify_rsa_jwt "zegel verify: fresh RS256 VC-JWT" "$TMP/fresh-rs256.jwt" "$TMP/fresh-rsa.jwks"
     fi
 else
     bad "zegel keys generate --kind rsa" "$(cat "$TMP/err")"
@@ -122,7 +123,8 @@ jedit "$FIXTURE" "$TMP/rsa-unsigned.json" "c.issuer.id = 'https://badges.example
 if sign "$TMP/rs256.jwt" --format jwt --key keys/test-rsa.pem --verification-method "$TEST_RSA_KID" "$TMP/rsa-unsigned.json"; then
     js_accepts "JS: jose accepts RS256 VC-JWT (public JWK derived from keys/test-rsa.pem by Node crypto)" \
         --jwk keys/test-rsa.pem "$TMP/rs256.jwt"
-    zegel_verify_rsa_jwt "zegel verify: RS256 VC-JWT" "$TMP/rs256.jwt"
+    jwks_of keys/test-rsa.pem "$TEST_RSA_KID" "$TMP/test-rsa.jwks"
+    zegel_verify_rsa_jwt "zegel verify: RS256 VC-JWT" "$TMP/rs256.jwt" "$TMP/test-rsa.jwks"
 fi
 
 # ---------------------------------------------------------------------------------------------
