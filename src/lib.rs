@@ -13,4 +13,5 @@ pub mod json;
 pub mod jsonld;
 pub mod signing;
 pub mod status;
+pub mod storage;
 pub mod verification;

@@ -1,0 +1,211 @@
+//! What the storage layer reads and writes. Plain data: validation and
+//! business rules live in `domain` and `issuance`.
+
+use chrono::{DateTime, Utc};
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// A unique value is already taken (`what` names it, e.g. `course_code`).
+    #[error("{what} {value:?} is already in use")]
+    Conflict { what: &'static str, value: String },
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The database said no, or could not be reached.
+    #[error("database error while {context}: {source}")]
+    Database {
+        context: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("invalid database URL {url:?}: {reason}")]
+    InvalidUrl { url: String, reason: String },
+    /// A stored value could not be read back (corrupt or from a newer version).
+    #[error("stored data could not be read: {0}")]
+    Corrupt(String),
+}
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// An API client (an SIS integration or an administrator's tool).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewClient {
+    pub client_id: String,
+    pub name: String,
+    /// Lowercase hex SHA-256 of the whole bearer token; the token itself is never stored.
+    pub token_hash: String,
+    /// The token's first characters, to recognise it in listings.
+    pub token_hint: String,
+    pub scopes: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    /// Who did it, for the audit trail (e.g. `cli`).
+    pub actor: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRecord {
+    pub client_id: String,
+    pub name: String,
+    pub token_hint: String,
+    pub scopes: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A new microcredential definition: version 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAchievement {
+    pub achievement_id: String,
+    /// The validated definition as JSON (`MicrocredentialDefinition` serialised).
+    pub definition: String,
+    /// SIS course codes that map to this achievement; each code maps to one achievement.
+    pub course_codes: Vec<String>,
+    /// The Edubadges badge class awards are pushed to.
+    pub edubadges_badgeclass: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub actor: String,
+}
+
+/// A changed definition (`PUT`): the whole definition and its settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AchievementUpdate {
+    pub achievement_id: String,
+    pub definition: String,
+    pub course_codes: Vec<String>,
+    pub edubadges_badgeclass: Option<String>,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+}
+
+/// What an update did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateOutcome {
+    /// Definition and settings equal the current ones: nothing written.
+    Unchanged { version: i64 },
+    /// Only settings (course codes, badge class) changed, or the current
+    /// version has no awards yet: the current version was changed in place.
+    Updated { version: i64 },
+    /// The current version has awards: the definition became a new version.
+    NewVersion { version: i64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AchievementRecord {
+    pub achievement_id: String,
+    pub current_version: i64,
+    /// The current version's definition JSON.
+    pub definition: String,
+    pub course_codes: Vec<String>,
+    pub edubadges_badgeclass: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AchievementVersionRecord {
+    pub achievement_id: String,
+    pub version: i64,
+    pub definition: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A reserved position in a Bitstring Status List.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StatusSlot {
+    pub list_id: i64,
+    pub index: i64,
+}
+
+/// Everything one issued award writes, in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewIssuedAward {
+    pub award_id: String,
+    pub client_id: String,
+    /// The SIS's own record id: the idempotency key, unique.
+    pub source_record_id: String,
+    /// Hash of the validated request, to tell a repeat from a conflicting reuse.
+    pub request_hash: String,
+    pub achievement_id: String,
+    pub achievement_version: i64,
+    /// The validated award record (learner, result, evidence) as JSON, for the push.
+    pub record: String,
+    pub credential_id: String,
+    /// The signed credential, exactly the bytes that will be served.
+    pub credential_document: String,
+    pub credential_jwt: String,
+    pub issued_at: DateTime<Utc>,
+    /// The revocation status slot, reserved before signing.
+    pub status: StatusSlot,
+    pub actor: String,
+}
+
+/// Whether an award was written or its record id was already taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IssueOutcome {
+    Created,
+    /// An award with this source record id exists (possibly written by a
+    /// concurrent request a moment ago); nothing was written.
+    Existing(AwardRecord),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwardRecord {
+    pub award_id: String,
+    pub client_id: String,
+    pub source_record_id: String,
+    pub request_hash: String,
+    pub achievement_id: String,
+    pub achievement_version: i64,
+    pub record: String,
+    pub credential_id: String,
+    pub created_at: DateTime<Utc>,
+    /// `pending` until the Edubadges push reports otherwise.
+    pub push_state: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialRecord {
+    pub credential_id: String,
+    pub award_id: String,
+    pub document: String,
+    pub jwt: String,
+    pub issued_at: DateTime<Utc>,
+    pub status: StatusSlot,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub audit_id: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    /// `client_created`, `client_revoked`, `achievement_created`,
+    /// `achievement_updated`, `achievement_version_created`, `credential_issued`, …
+    pub action: String,
+    pub award_id: Option<String>,
+    pub credential_id: Option<String>,
+    pub achievement_id: Option<String>,
+    pub client_id: Option<String>,
+    /// Free-form JSON with the change's particulars (never secrets, never
+    /// learner personal data).
+    pub details: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxJob {
+    pub job_id: i64,
+    /// `edubadges_award` for a new award.
+    pub kind: String,
+    pub award_id: String,
+    /// `pending`, later `running`, `done`, `failed`.
+    pub state: String,
+    pub attempts: i64,
+    pub next_attempt_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
