@@ -58,7 +58,7 @@ fn url(s: &str) -> HttpsUrl {
 /// A complete microcredential definition as the admin API would receive it.
 fn micro_definition_json() -> Value {
     json!({
-        "kind": "micro_credential",
+        "type": "micro_credential",
         "name": "Datagedreven beleid",
         "description": "Beleidsmakers leren data verzamelen, analyseren en gebruiken om beleidskeuzes te onderbouwen.",
         "criteria": "Het eindproject (een beleidsadvies op basis van een eigen data-analyse) is met een voldoende beoordeeld.",
@@ -66,13 +66,14 @@ fn micro_definition_json() -> Value {
             "De deelnemer formuleert een beleidsvraag als een vraag die met data te beantwoorden is.",
             "De deelnemer analyseert een openbare dataset en rapporteert de beperkingen ervan."
         ],
-        "study_load": 7.5,
+        "ects": 7.5,
         "eqf_level": 6,
         "nlqf_level": "6",
-        "assessment_types": ["written_exam", "professional_product"],
-        "participation": "blended",
+        "assessment_type": ["written_exam", "professional_product"],
+        "participation_type": ["blended"],
         "identity_checked": true,
-        "supervision": "supervised_onsite",
+        "assessment_supervised": true,
+        "supervision_type": "supervised_onsite",
         "quality_assurance": {
             "name": "NVAO-accreditatie",
             "url": "https://www.nvao.net/nl/toetsingskaders",
@@ -231,18 +232,18 @@ fn a_complete_microcredential_definition_is_accepted_and_normalised() {
     assert_eq!(d.language().as_str(), "nl-NL");
     assert_eq!(d.institution().map(|i| i.brin.as_str()), Some("99VB"));
     assert_eq!(d.assessment_types(), &[AssessmentType::WrittenExam, AssessmentType::ProfessionalProduct]);
-    assert_eq!(d.participation(), Some(ParticipationType::Blended));
+    assert_eq!(d.participation(), &[ParticipationType::Blended]);
     assert_eq!(d.supervision(), Some(SupervisionType::SupervisedOnsite));
 }
 
 #[test]
 fn study_load_must_be_between_1_and_30_ec() {
     for ok in [json!(1), json!(30), json!(1.0), json!("30"), json!("2,5"), json!(2.5)] {
-        assert!(with("study_load", ok.clone()).is_ok(), "{ok}");
+        assert!(with("ects", ok.clone()).is_ok(), "{ok}");
     }
     for out_of_range in [json!(0.9), json!(30.1), json!(0), json!(-1), json!(31), json!("1000")] {
         assert_eq!(
-            message_for(with("study_load", out_of_range.clone()), "study_load"),
+            message_for(with("ects", out_of_range.clone()), "ects"),
             "must be between 1 and 30 EC",
             "{out_of_range}"
         );
@@ -251,8 +252,8 @@ fn study_load_must_be_between_1_and_30_ec() {
 
 #[test]
 fn study_load_with_two_decimals_is_refused_rather_than_rounded() {
-    assert_eq!(message_for(with("study_load", json!(2.55)), "study_load"), "must have at most one decimal, like 2.5");
-    assert_eq!(message_for(with("study_load", json!("2.55")), "study_load"), "must have at most one decimal, like 2.5");
+    assert_eq!(message_for(with("ects", json!(2.55)), "ects"), "must have at most one decimal, like 2.5");
+    assert_eq!(message_for(with("ects", json!("2.55")), "ects"), "must have at most one decimal, like 2.5");
     assert_eq!(StudyLoad::parse("2.50").map(StudyLoad::tenths), Ok(25));
 }
 
@@ -285,26 +286,29 @@ fn nlqf_level_accepts_4_plus_and_the_entry_level() {
 #[test]
 fn unknown_assessment_and_participation_values_are_each_listed_with_their_position() {
     let mut input = micro_definition_json();
-    input["assessment_types"] = json!(["written_exam", "oral_exam", "essay", "oram_exam", "vibes"]);
-    input["participation"] = json!("hybrid");
-    input["supervision"] = json!("proctored");
+    input["assessment_type"] = json!(["written_exam", "oral_exam", "essay", "oram_exam", "vibes"]);
+    input["participation_type"] = json!(["hybrid"]);
+    input["supervision_type"] = json!("proctored");
     let errors = definition_from(input).expect_err("refused");
     assert_eq!(
         fields(&errors),
-        ["assessment_types[2]", "assessment_types[3]", "assessment_types[4]", "participation", "supervision"]
+        ["assessment_type[2]", "assessment_type[3]", "assessment_type[4]", "participation_type[0]", "supervision_type"]
     );
-    let essay = errors.message_for("assessment_types[2]").unwrap_or_default();
+    let essay = errors.message_for("assessment_type[2]").unwrap_or_default();
     assert!(essay.starts_with("unknown assessment type \"essay\"; allowed: written_exam, "), "{essay}");
     // oram_exam is Edubadges' spelling of oral_exam: a duplicate here.
-    assert_eq!(errors.message_for("assessment_types[3]"), Some("is listed twice"));
+    assert_eq!(errors.message_for("assessment_type[3]"), Some("is listed twice"));
     assert!(
-        errors.message_for("participation").unwrap_or_default().contains("online, onsite, blended, work_experience")
+        errors
+            .message_for("participation_type[0]")
+            .unwrap_or_default()
+            .contains("online, onsite, blended, work_experience")
     );
 }
 
 #[test]
 fn every_missing_quality_framework_field_of_a_microcredential_is_listed_at_once() {
-    let errors = definition_from(json!({"kind": "micro_credential"})).expect_err("refused");
+    let errors = definition_from(json!({"type": "micro_credential"})).expect_err("refused");
     assert_eq!(
         fields(&errors),
         [
@@ -312,12 +316,12 @@ fn every_missing_quality_framework_field_of_a_microcredential_is_listed_at_once(
             "description",
             "criteria",
             "learning_outcomes",
-            "study_load",
+            "ects",
             "eqf_level",
-            "assessment_types",
-            "participation",
+            "assessment_type",
+            "participation_type",
             "identity_checked",
-            "supervision",
+            "assessment_supervised",
             "quality_assurance",
             "language",
             "institution",
@@ -329,15 +333,15 @@ fn every_missing_quality_framework_field_of_a_microcredential_is_listed_at_once(
 #[test]
 fn an_empty_input_reports_the_missing_kind_and_the_fields_every_kind_needs() {
     let errors = definition_from(json!({})).expect_err("refused");
-    assert_eq!(fields(&errors), ["kind", "name", "description", "criteria", "language"]);
-    assert_eq!(errors.message_for("kind"), Some("is required (micro_credential, regular or extra_curricular)"));
+    assert_eq!(fields(&errors), ["type", "name", "description", "criteria", "language"]);
+    assert_eq!(errors.message_for("type"), Some("is required (micro_credential, regular or extra_curricular)"));
 }
 
 #[test]
 fn regular_and_extra_curricular_definitions_need_no_quality_framework_fields() {
     for kind in ["regular", "extra_curricular"] {
         let d = definition_from(json!({
-            "kind": kind, "name": "N", "description": "D", "criteria": "C", "language": "en"
+            "type": kind, "name": "N", "description": "D", "criteria": "C", "language": "en"
         }))
         .unwrap_or_else(|e| panic!("{kind}: {e}"));
         assert_eq!(d.study_load(), None);
@@ -348,11 +352,11 @@ fn regular_and_extra_curricular_definitions_need_no_quality_framework_fields() {
 #[test]
 fn quality_framework_fields_given_for_a_regular_definition_must_still_be_valid() {
     let errors = definition_from(json!({
-        "kind": "regular", "name": "N", "description": "D", "criteria": "C", "language": "en",
-        "study_load": 45, "quality_assurance": {"name": "QA", "url": "http://qa.example.edu/"}
+        "type": "regular", "name": "N", "description": "D", "criteria": "C", "language": "en",
+        "ects": 45, "quality_assurance": {"name": "QA", "url": "http://qa.example.edu/"}
     }))
     .expect_err("refused");
-    assert_eq!(fields(&errors), ["study_load", "quality_assurance.url", "quality_assurance.description"]);
+    assert_eq!(fields(&errors), ["ects", "quality_assurance.url", "quality_assurance.description"]);
     assert_eq!(
         errors.message_for("quality_assurance.url"),
         Some("must use https (plain http is only allowed for localhost)")
@@ -363,9 +367,9 @@ fn quality_framework_fields_given_for_a_regular_definition_must_still_be_valid()
 fn empty_lists_are_refused_for_a_microcredential() {
     let mut input = micro_definition_json();
     input["learning_outcomes"] = json!([]);
-    input["assessment_types"] = json!([]);
+    input["assessment_type"] = json!([]);
     let errors = definition_from(input).expect_err("refused");
-    assert_eq!(fields(&errors), ["learning_outcomes", "assessment_types"]);
+    assert_eq!(fields(&errors), ["learning_outcomes", "assessment_type"]);
 }
 
 #[test]
@@ -442,29 +446,29 @@ fn language_tags_must_have_the_shape_ob_allows() {
 fn definitions_round_trip_through_json_and_are_validated_again_when_read() {
     let definition = micro_definition();
     let value = serde_json::to_value(&definition).expect("serialises");
-    assert_eq!(value["study_load"], json!(7.5));
-    assert_eq!(value["assessment_types"], json!(["written_exam", "professional_product"]));
+    assert_eq!(value["ects"], json!(7.5));
+    assert_eq!(value["assessment_type"], json!(["written_exam", "professional_product"]));
     assert_eq!(value["nlqf_level"], json!("6"));
     let back: MicrocredentialDefinition = serde_json::from_value(value.clone()).expect("reads back");
     assert_eq!(back, definition);
     let mut tampered = value;
-    tampered["study_load"] = json!(45);
+    tampered["ects"] = json!(45);
     tampered["eqf_level"] = json!(9);
     let err = serde_json::from_value::<MicrocredentialDefinition>(tampered).expect_err("refused");
     assert_eq!(
         err.to_string(),
-        "2 problems: study_load: must be between 1 and 30 EC; eqf_level: must be an EQF level from 1 to 8"
+        "2 problems: ects: must be between 1 and 30 EC; eqf_level: must be an EQF level from 1 to 8"
     );
 }
 
 #[test]
 fn validation_errors_serialise_as_a_json_body() {
-    let errors = with("study_load", json!(31)).expect_err("refused");
+    let errors = with("ects", json!(31)).expect_err("refused");
     assert_eq!(
         serde_json::to_value(&errors).ok(),
-        Some(json!({"errors": [{"field": "study_load", "message": "must be between 1 and 30 EC"}]}))
+        Some(json!({"errors": [{"field": "ects", "message": "must be between 1 and 30 EC"}]}))
     );
-    assert_eq!(errors.to_string(), "1 problem: study_load: must be between 1 and 30 EC");
+    assert_eq!(errors.to_string(), "1 problem: ects: must be between 1 and 30 EC");
 }
 
 // ---------------------------------------------------------------------------
@@ -745,7 +749,7 @@ fn building_is_deterministic() {
 fn regular_and_extra_curricular_credentials_pass_schema_and_canonicalisation() {
     for (kind, achievement_type) in [("regular", "Course"), ("extra_curricular", "CoCurricular")] {
         let definition = definition_from(json!({
-            "kind": kind, "name": "Studentassistent", "description": "Assisteren bij werkcolleges.",
+            "type": kind, "name": "Studentassistent", "description": "Assisteren bij werkcolleges.",
             "criteria": "Een semester lang werkcolleges begeleid.", "language": "nl", "validity_days": 1826
         }))
         .unwrap_or_else(|e| panic!("{e}"));

@@ -227,9 +227,13 @@ fn achievement(input: &CredentialInput<'_>) -> Achievement {
         ects: d.study_load().map(|ec| ec.to_json_number()),
         learning_outcome: d.learning_outcomes().iter().map(ToString::to_string).collect(),
         assessment_type: d.assessment_types().iter().map(|t| t.as_str().to_owned()).collect(),
-        participation_type: d.participation().map(|p| p.as_str().to_owned()),
+        participation_type: d.participation().iter().map(|p| p.as_str().to_owned()).collect(),
         identity_checked: d.identity_checked(),
-        supervision_type: d.supervision().map(|s| s.as_str().to_owned()),
+        // The detail when the definition gives it, else what the yes/no says.
+        supervision_type: d
+            .supervision()
+            .map(|s| s.as_str().to_owned())
+            .or_else(|| d.assessment_supervised().map(|s| if s { "supervised" } else { "unsupervised" }.to_owned())),
         education_program_identifier: d.education_program_identifiers().iter().map(ToString::to_string).collect(),
         tag: d.tags().iter().map(ToString::to_string).collect(),
         result_description,

@@ -297,8 +297,9 @@ pub struct Achievement {
     pub learning_outcome: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub assessment_type: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub participation_type: Option<String>,
+    /// One value as a string (as SURF's examples have it), several as an array.
+    #[serde(default, with = "one_or_many_strings", skip_serializing_if = "Vec::is_empty")]
+    pub participation_type: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_checked: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -499,6 +500,22 @@ mod index_as_string {
             }
             Raw::Text(t) => Err(serde::de::Error::custom(format!("statusListIndex \"{t}\" is not a base-10 integer"))),
         }
+    }
+}
+
+/// A list of strings written as a single string when it has one item.
+mod one_or_many_strings {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(values: &[String], s: S) -> Result<S::Ok, S::Error> {
+        match values {
+            [one] => one.serialize(s),
+            many => many.serialize(s),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+        Ok(super::OneOrMany::deserialize(d)?.0)
     }
 }
 

@@ -985,19 +985,29 @@ pub struct AlignmentInput {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MicrocredentialDefinitionInput {
+    /// `micro_credential`, `regular` or `extra_curricular`.
+    #[serde(rename = "type")]
     pub kind: Option<String>,
     pub name: Option<String>,
     pub description: Option<String>,
     /// Markdown: what a learner must do to earn it.
     pub criteria: Option<String>,
     pub learning_outcomes: Option<Vec<String>>,
-    /// EC, as a number or text.
+    /// Study load in EC, as a number or text.
+    #[serde(rename = "ects")]
     pub study_load: Option<NumberOrText>,
     pub eqf_level: Option<NumberOrText>,
     pub nlqf_level: Option<NumberOrText>,
+    #[serde(rename = "assessment_type")]
     pub assessment_types: Option<Vec<String>>,
-    pub participation: Option<String>,
+    /// One or more of Edubadges' participation values.
+    #[serde(rename = "participation_type")]
+    pub participation: Option<Vec<String>>,
     pub identity_checked: Option<bool>,
+    /// Whether the assessment was supervised (Edubadges' `assessment_supervised`).
+    pub assessment_supervised: Option<bool>,
+    /// Optionally, how: `supervised_onsite`, `supervised_online` or `unsupervised`.
+    #[serde(rename = "supervision_type")]
     pub supervision: Option<String>,
     pub quality_assurance: Option<QualityAssuranceInput>,
     pub language: Option<String>,
@@ -1024,17 +1034,23 @@ pub struct MicrocredentialDefinitionInput {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "MicrocredentialDefinitionInput")]
 pub struct MicrocredentialDefinition {
+    #[serde(rename = "type")]
     kind: AchievementKind,
     name: Name,
     description: LongText,
     criteria: LongText,
     learning_outcomes: Vec<LongText>,
+    #[serde(rename = "ects")]
     study_load: Option<StudyLoad>,
     eqf_level: Option<EqfLevel>,
     nlqf_level: Option<NlqfLevel>,
+    #[serde(rename = "assessment_type")]
     assessment_types: Vec<AssessmentType>,
-    participation: Option<ParticipationType>,
+    #[serde(rename = "participation_type")]
+    participation: Vec<ParticipationType>,
     identity_checked: Option<bool>,
+    assessment_supervised: Option<bool>,
+    #[serde(rename = "supervision_type")]
     supervision: Option<SupervisionType>,
     quality_assurance: Option<QualityAssurance>,
     language: LanguageTag,
@@ -1066,9 +1082,9 @@ impl MicrocredentialDefinition {
         let e = &mut errors;
 
         let kind = match given(&input.kind) {
-            Some(k) => e.check("kind", AchievementKind::parse(k)),
+            Some(k) => e.check("type", AchievementKind::parse(k)),
             None => {
-                e.push("kind", "is required (micro_credential, regular or extra_curricular)");
+                e.push("type", "is required (micro_credential, regular or extra_curricular)");
                 None
             }
         };
@@ -1096,32 +1112,64 @@ impl MicrocredentialDefinition {
             }
         };
 
-        let study_load = optional_raw(e, "study_load", &input.study_load, micro, StudyLoad::from_raw);
+        let study_load = optional_raw(e, "ects", &input.study_load, micro, StudyLoad::from_raw);
         let eqf_level = optional_raw(e, "eqf_level", &input.eqf_level, micro, EqfLevel::from_raw);
         let nlqf_level = optional_raw(e, "nlqf_level", &input.nlqf_level, false, NlqfLevel::from_raw);
 
         let assessment_types = match &input.assessment_types {
             Some(items) => {
-                let parsed = list(e, "assessment_types", items, |s| AssessmentType::parse(s));
+                let parsed = list(e, "assessment_type", items, |s| AssessmentType::parse(s));
                 if items.is_empty() && micro {
-                    e.push("assessment_types", "must list at least one assessment type");
+                    e.push("assessment_type", "must list at least one assessment type");
                 }
                 parsed
             }
             None => {
                 if micro {
-                    e.push("assessment_types", "is required: at least one assessment type");
+                    e.push("assessment_type", "is required: at least one assessment type");
                 }
                 Vec::new()
             }
         };
 
-        let participation = optional_text(e, "participation", &input.participation, micro, ParticipationType::parse);
+        let participation = match &input.participation {
+            Some(items) => {
+                let parsed = list(e, "participation_type", items, |s| ParticipationType::parse(s));
+                if items.is_empty() && micro {
+                    e.push("participation_type", "must list at least one participation type");
+                }
+                parsed
+            }
+            None => {
+                if micro {
+                    e.push("participation_type", "is required: at least one participation type");
+                }
+                Vec::new()
+            }
+        };
         let identity_checked = input.identity_checked;
         if micro && identity_checked.is_none() {
             e.push("identity_checked", "is required (true or false)");
         }
-        let supervision = optional_text(e, "supervision", &input.supervision, micro, SupervisionType::parse);
+        let supervision = optional_text(e, "supervision_type", &input.supervision, false, SupervisionType::parse);
+        // The detail implies the yes/no; both given must agree.
+        let assessment_supervised = match (input.assessment_supervised, supervision) {
+            (Some(supervised), Some(detail)) if supervised != detail.edubadges_assessment_supervised() => {
+                e.push(
+                    "supervision_type",
+                    format!("{} contradicts assessment_supervised: {supervised}", detail.as_str()),
+                );
+                None
+            }
+            (Some(supervised), _) => Some(supervised),
+            (None, Some(detail)) => Some(detail.edubadges_assessment_supervised()),
+            (None, None) => {
+                if micro {
+                    e.push("assessment_supervised", "is required (true or false)");
+                }
+                None
+            }
+        };
 
         let quality_assurance = match &input.quality_assurance {
             Some(qa) => {
@@ -1230,6 +1278,7 @@ impl MicrocredentialDefinition {
                     assessment_types,
                     participation,
                     identity_checked,
+                    assessment_supervised,
                     supervision,
                     quality_assurance,
                     language,
@@ -1289,9 +1338,9 @@ impl MicrocredentialDefinition {
         &self.assessment_types
     }
 
-    /// Always `Some` for a microcredential.
-    pub fn participation(&self) -> Option<ParticipationType> {
-        self.participation
+    /// At least one, without duplicates, for a microcredential.
+    pub fn participation(&self) -> &[ParticipationType] {
+        &self.participation
     }
 
     /// Always `Some` for a microcredential.
@@ -1300,6 +1349,11 @@ impl MicrocredentialDefinition {
     }
 
     /// Always `Some` for a microcredential.
+    pub fn assessment_supervised(&self) -> Option<bool> {
+        self.assessment_supervised
+    }
+
+    /// How the assessment was supervised, when the definition says.
     pub fn supervision(&self) -> Option<SupervisionType> {
         self.supervision
     }
