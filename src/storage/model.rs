@@ -152,7 +152,7 @@ pub enum IssueOutcome {
     Created,
     /// An award with this source record id exists (possibly written by a
     /// concurrent request a moment ago); nothing was written.
-    Existing(AwardRecord),
+    Existing(Box<AwardRecord>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
