@@ -7,6 +7,7 @@
 //! Bitstring Status Lists, [`verification`] checks any OB 3.0 credential.
 
 pub mod cli;
+pub mod config;
 pub mod credential;
 pub mod domain;
 pub mod json;

@@ -489,7 +489,7 @@ fn award_with(path: &[&str], value: Value) -> Result<AwardRecord, ValidationErro
 fn a_complete_award_record_is_accepted_and_normalised() {
     let a = award();
     assert_eq!(a.record_id().as_str(), "OSIRIS-2026-000123");
-    assert_eq!(a.learner().email.as_str(), "sam.devries@student.example.edu");
+    assert_eq!(a.learner().email.as_ref().map(|e| e.as_str()), Some("sam.devries@student.example.edu"));
     assert_eq!(a.learner().display_name(), "Sam de Vries");
     assert_eq!(a.grade().map(|g| g.as_str()), Some("8.5"));
     assert_eq!(a.completed_on(), NaiveDate::from_ymd_opt(2026, 6, 30).expect("date"));
@@ -498,12 +498,25 @@ fn a_complete_award_record_is_accepted_and_normalised() {
 #[test]
 fn every_missing_award_field_is_listed_at_once_with_learner_paths() {
     let errors = award_from(json!({"learner": {"surname_prefix": "van der"}})).expect_err("refused");
-    assert_eq!(
-        fields(&errors),
-        ["record_id", "learner.eppn", "learner.email", "learner.given_name", "learner.surname", "completed_on"]
-    );
+    assert_eq!(fields(&errors), ["record_id", "learner.eppn", "learner.given_name", "learner.surname", "completed_on"]);
     let errors = award_from(json!({})).expect_err("refused");
     assert_eq!(fields(&errors), ["record_id", "learner", "completed_on"]);
+}
+
+#[test]
+fn a_learner_needs_an_eppn_or_an_email_address_but_not_both() {
+    let mut only_email = award_json();
+    only_email["learner"].as_object_mut().unwrap().remove("eppn");
+    let record = award_from(only_email).expect("email alone is enough");
+    assert!(record.learner().eppn.is_none());
+    let mut only_eppn = award_json();
+    only_eppn["learner"].as_object_mut().unwrap().remove("email");
+    assert!(award_from(only_eppn).expect("eppn alone is enough").learner().email.is_none());
+    let mut neither = award_json();
+    neither["learner"].as_object_mut().unwrap().remove("email");
+    neither["learner"].as_object_mut().unwrap().remove("eppn");
+    let errors = award_from(neither).expect_err("one is needed");
+    assert_eq!(fields(&errors), ["learner.eppn"]);
 }
 
 #[test]

@@ -158,20 +158,23 @@ fn subject(input: &CredentialInput<'_>) -> AchievementSubject {
         identity_type: identity_type.to_owned(),
         salt: Some(salt.to_owned()),
     };
-    let identifier = vec![
-        hashed(learner.email.as_str(), "emailAddress"),
-        hashed(learner.eppn.as_str(), IDENTITY_TYPE_EPPN),
-        // OB 3.0 carries a plain identifier as an unhashed IdentityObject
-        // whose identityHash is the value itself: the name as issued. The
-        // student number is deliberately left out.
-        IdentityObject {
-            type_: Default::default(),
-            hashed: false,
-            identity_hash: learner.display_name(),
-            identity_type: "name".to_owned(),
-            salt: None,
-        },
-    ];
+    let mut identifier: Vec<IdentityObject> = Vec::with_capacity(3);
+    if let Some(email) = &learner.email {
+        identifier.push(hashed(email.as_str(), "emailAddress"));
+    }
+    if let Some(eppn) = &learner.eppn {
+        identifier.push(hashed(eppn.as_str(), IDENTITY_TYPE_EPPN));
+    }
+    // OB 3.0 carries a plain identifier as an unhashed IdentityObject whose
+    // identityHash is the value itself: the name as issued. The student
+    // number is deliberately left out.
+    identifier.push(IdentityObject {
+        type_: Default::default(),
+        hashed: false,
+        identity_hash: learner.display_name(),
+        identity_type: "name".to_owned(),
+        salt: None,
+    });
     let result = input
         .award
         .grade()

@@ -134,8 +134,9 @@ pub type Grade = NonEmptyText<254>;
 /// The learner an award is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Learner {
-    pub eppn: Eppn,
-    pub email: EmailAddress,
+    /// At least one of `eppn` and `email` is present.
+    pub eppn: Option<Eppn>,
+    pub email: Option<EmailAddress>,
     pub given_name: Name,
     /// The Dutch "tussenvoegsel" (`de`, `van der`), kept apart from the
     /// surname as the SIS and OOAPI (`surnamePrefix`) keep it.
@@ -167,14 +168,17 @@ impl Learner {
     /// learner (`email`, `surname`).
     pub fn parse(input: &LearnerInput) -> Result<Self, ValidationErrors> {
         let mut e = ValidationErrors::new();
-        let eppn = required(&mut e, "eppn", &input.eppn, Eppn::parse);
-        let email = required(&mut e, "email", &input.email, EmailAddress::parse);
+        let eppn = optional(&mut e, "eppn", &input.eppn, Eppn::parse);
+        let email = optional(&mut e, "email", &input.email, EmailAddress::parse);
+        if given(&input.eppn).is_none() && given(&input.email).is_none() {
+            e.push("eppn", "is required when there is no email address (give eppn, email or both)");
+        }
         let given_name = required(&mut e, "given_name", &input.given_name, Name::parse);
         let surname_prefix = optional(&mut e, "surname_prefix", &input.surname_prefix, Name::parse);
         let surname = required(&mut e, "surname", &input.surname, Name::parse);
         let student_number = optional(&mut e, "student_number", &input.student_number, StudentNumber::parse);
-        match (eppn, email, given_name, surname) {
-            (Some(eppn), Some(email), Some(given_name), Some(surname)) if e.is_empty() => {
+        match (given_name, surname) {
+            (Some(given_name), Some(surname)) if e.is_empty() => {
                 Ok(Self { eppn, email, given_name, surname_prefix, surname, student_number })
             }
             _ => Err(e),
@@ -240,7 +244,7 @@ impl AwardRecord {
                 }
             },
             None => {
-                e.push("learner", "is required (eppn, email, given_name, surname)");
+                e.push("learner", "is required (eppn and/or email, given_name, surname)");
                 None
             }
         };

@@ -4,6 +4,7 @@
 
 pub mod data_integrity;
 pub mod did;
+pub mod issuer;
 pub mod jwt;
 pub mod keys;
 pub mod multikey;

@@ -1,0 +1,263 @@
+//! Settings for `zegel serve` and the commands that use the database, read
+//! from environment variables (documented in `docs/configuration.md`). Every
+//! invalid variable is reported at once.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+/// How the issuer is identified in credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssuerMethod {
+    /// `did:web:<public host>`: the DID document is served at
+    /// `/.well-known/did.json`; survives key rotation. Needs https to be
+    /// resolvable by others.
+    Web,
+    /// `did:key:<current key>`: verifiable offline everywhere, but the
+    /// issuer id changes when the key does. The default for plain-http
+    /// development setups, where did:web cannot be resolved.
+    Key,
+}
+
+/// The VC-JWT signature algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwtAlgorithm {
+    /// Ed25519 with the Data Integrity key: fast (about 50 µs).
+    EdDSA,
+    /// RSA (RS256), the algorithm OB 3.0 requires every verifier to accept
+    /// and the only one 1EdTech's validator takes besides ES256; about 6 ms
+    /// per token with a 3072-bit key.
+    Rs256,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct IssuerSettings {
+    pub method: IssuerMethod,
+    pub name: String,
+    /// The institution's website.
+    pub url: Option<String>,
+    pub email: Option<String>,
+    /// The institution's BRIN code: the default `institution` of definitions.
+    pub brin: Option<String>,
+    pub image: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    /// The base URL the world sees (no trailing slash).
+    pub public_url: String,
+    pub database_url: String,
+    pub keys_dir: PathBuf,
+    /// Generate a development key when the key directory has none.
+    pub generate_keys: bool,
+    /// The key id of the Ed25519 key to sign with, when there are several.
+    pub signing_key: Option<String>,
+    pub jwt_algorithm: JwtAlgorithm,
+    pub issuer: IssuerSettings,
+    pub max_body_bytes: usize,
+    pub workers: usize,
+    pub db_max_connections: u32,
+    pub log_filter: String,
+    pub log_format: LogFormat,
+}
+
+/// Every problem with the environment.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: {}", .0.join("; "))]
+pub struct ConfigError(pub Vec<String>);
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `var` (tests pass a map).
+    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut problems = Vec::new();
+        let get = |name: &str| var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let or = |name: &str, default: &str| get(name).unwrap_or_else(|| default.to_owned());
+
+        let listen_text = or("ZEGEL_LISTEN", "127.0.0.1:8080");
+        let listen = SocketAddr::from_str(&listen_text).unwrap_or_else(|_| {
+            problems.push(format!("ZEGEL_LISTEN={listen_text:?} is not an address like 127.0.0.1:8080"));
+            SocketAddr::from(([127, 0, 0, 1], 8080))
+        });
+        let public_url = match get("ZEGEL_PUBLIC_URL") {
+            Some(url) => {
+                let url = url.trim_end_matches('/').to_owned();
+                match oxiri::Iri::parse(url.as_str()) {
+                    Ok(iri) if matches!(iri.scheme(), "http" | "https") && iri.query().is_none() && iri.fragment().is_none() => {}
+                    _ => problems.push(format!(
+                        "ZEGEL_PUBLIC_URL={url:?} must be an http(s) URL without query or fragment, like https://badges.example.edu"
+                    )),
+                }
+                url
+            }
+            None => default_public_url(listen),
+        };
+        let database_url = or("DATABASE_URL", "sqlite:zegel.db");
+        let keys_dir = PathBuf::from(or("ZEGEL_KEYS_DIR", "keys"));
+        let generate_keys = boolean(&get, "ZEGEL_GENERATE_KEYS", true, &mut problems);
+        let signing_key = get("ZEGEL_SIGNING_KEY");
+        let jwt_algorithm = match get("ZEGEL_JWT_ALG").as_deref() {
+            None | Some("EdDSA") | Some("eddsa") => JwtAlgorithm::EdDSA,
+            Some("RS256") | Some("rs256") => JwtAlgorithm::Rs256,
+            Some(other) => {
+                problems.push(format!("ZEGEL_JWT_ALG={other:?} must be EdDSA or RS256"));
+                JwtAlgorithm::EdDSA
+            }
+        };
+        let https = public_url.starts_with("https://");
+        let method = match get("ZEGEL_ISSUER").as_deref() {
+            None => {
+                if https {
+                    IssuerMethod::Web
+                } else {
+                    IssuerMethod::Key
+                }
+            }
+            Some("did:web") => IssuerMethod::Web,
+            Some("did:key") => IssuerMethod::Key,
+            Some(other) => {
+                problems.push(format!("ZEGEL_ISSUER={other:?} must be did:web or did:key"));
+                IssuerMethod::Key
+            }
+        };
+        let issuer = IssuerSettings {
+            method,
+            name: get("ZEGEL_ISSUER_NAME").unwrap_or_else(|| "zegel development issuer".to_owned()),
+            url: get("ZEGEL_ISSUER_URL"),
+            email: get("ZEGEL_ISSUER_EMAIL"),
+            brin: get("ZEGEL_INSTITUTION_BRIN"),
+            image: get("ZEGEL_ISSUER_IMAGE"),
+        };
+        let max_body_bytes = number(&get, "ZEGEL_MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024, &mut problems);
+        let cpus = std::thread::available_parallelism().map_or(2, usize::from);
+        let workers = number(&get, "ZEGEL_WORKERS", cpus, 1, 256, &mut problems);
+        let db_max_connections =
+            u32::try_from(number(&get, "ZEGEL_DB_MAX_CONNECTIONS", 8, 1, 1000, &mut problems)).unwrap_or(8);
+        let log_filter = get("ZEGEL_LOG").or_else(|| get("RUST_LOG")).unwrap_or_else(|| "info".to_owned());
+        let log_format = match get("ZEGEL_LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                problems.push(format!("ZEGEL_LOG_FORMAT={other:?} must be text or json"));
+                LogFormat::Text
+            }
+        };
+        if problems.is_empty() {
+            Ok(Self {
+                listen,
+                public_url,
+                database_url,
+                keys_dir,
+                generate_keys,
+                signing_key,
+                jwt_algorithm,
+                issuer,
+                max_body_bytes,
+                workers,
+                db_max_connections,
+                log_filter,
+                log_format,
+            })
+        } else {
+            Err(ConfigError(problems))
+        }
+    }
+}
+
+/// `http://<listen address>`, with a wildcard address replaced by loopback.
+fn default_public_url(listen: SocketAddr) -> String {
+    let host = match listen.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => "127.0.0.1".to_owned(),
+        ip if ip.is_unspecified() => "[::1]".to_owned(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    format!("http://{host}:{}", listen.port())
+}
+
+fn boolean(get: &impl Fn(&str) -> Option<String>, name: &str, default: bool, problems: &mut Vec<String>) -> bool {
+    match get(name).as_deref() {
+        None => default,
+        Some("1" | "true" | "yes" | "on") => true,
+        Some("0" | "false" | "no" | "off") => false,
+        Some(other) => {
+            problems.push(format!("{name}={other:?} must be true or false"));
+            default
+        }
+    }
+}
+
+fn number(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: usize,
+    min: usize,
+    max: usize,
+    problems: &mut Vec<String>,
+) -> usize {
+    match get(name) {
+        None => default,
+        Some(text) => match text.parse::<usize>() {
+            Ok(n) if (min..=max).contains(&n) => n,
+            _ => {
+                problems.push(format!("{name}={text:?} must be a whole number from {min} to {max}"));
+                default
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn a_fresh_machine_gets_sqlite_dev_keys_and_a_loopback_did_key_issuer() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.public_url, "http://127.0.0.1:8080");
+        assert_eq!(s.database_url, "sqlite:zegel.db");
+        assert!(s.generate_keys);
+        assert_eq!(s.issuer.method, IssuerMethod::Key);
+        assert_eq!(s.jwt_algorithm, JwtAlgorithm::EdDSA);
+    }
+
+    #[test]
+    fn an_https_public_url_makes_the_issuer_a_did_web() {
+        let s =
+            settings(&[("ZEGEL_PUBLIC_URL", "https://badges.example.edu/"), ("ZEGEL_LISTEN", "0.0.0.0:9000")]).unwrap();
+        assert_eq!(s.public_url, "https://badges.example.edu");
+        assert_eq!(s.issuer.method, IssuerMethod::Web);
+        assert_eq!(default_public_url(s.listen), "http://127.0.0.1:9000");
+    }
+
+    #[test]
+    fn every_bad_variable_is_reported_at_once() {
+        let err = settings(&[
+            ("ZEGEL_LISTEN", "nowhere"),
+            ("ZEGEL_PUBLIC_URL", "ftp://x"),
+            ("ZEGEL_JWT_ALG", "HS256"),
+            ("ZEGEL_MAX_BODY_BYTES", "12"),
+            ("ZEGEL_GENERATE_KEYS", "maybe"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.0.len(), 5, "{err}");
+    }
+}
