@@ -1,0 +1,144 @@
+//! Prometheus metrics, kept in atomics and written in the text exposition
+//! format (<https://prometheus.io/docs/instrumenting/exposition_formats/>).
+//! A handful of counters and histograms do not need a metrics framework.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Upper bounds of the latency buckets, in seconds.
+const BUCKETS: [f64; 14] =
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// A latency histogram with fixed buckets.
+#[derive(Default)]
+pub struct Histogram {
+    counts: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    sum_nanos: AtomicU64,
+}
+
+impl Histogram {
+    pub fn observe(&self, elapsed: Duration) {
+        let seconds = elapsed.as_secs_f64();
+        if let Some(bucket) = BUCKETS.iter().position(|&bound| seconds <= bound) {
+            self.counts[bucket].fetch_add(1, Ordering::Relaxed);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        self.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    fn write(&self, out: &mut String, name: &str, labels: &str) {
+        let mut cumulative = 0;
+        let sep = if labels.is_empty() { "" } else { "," };
+        for (bound, count) in BUCKETS.iter().zip(&self.counts) {
+            cumulative += count.load(Ordering::Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {cumulative}");
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {count}");
+        let sum = self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
+        let braces = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
+        let _ = writeln!(out, "{name}_sum{braces} {sum}");
+        let _ = writeln!(out, "{name}_count{braces} {count}");
+    }
+}
+
+/// Everything zegel counts.
+#[derive(Default)]
+pub struct Metrics {
+    /// (method, route pattern, status) → count.
+    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
+    request_duration: Histogram,
+    pub awards_issued: AtomicU64,
+    pub awards_repeated: AtomicU64,
+    pub awards_conflicting: AtomicU64,
+    pub signing_duration: Histogram,
+    pub storage_duration: Histogram,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn record_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        self.request_duration.observe(elapsed);
+        if let Ok(mut requests) = self.requests.lock() {
+            *requests.entry((method.to_owned(), route.to_owned(), status)).or_insert(0) += 1;
+        }
+    }
+
+    /// The metrics in Prometheus text format.
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(4096);
+        out.push_str("# HELP zegel_http_requests_total HTTP requests by method, route and status.\n");
+        out.push_str("# TYPE zegel_http_requests_total counter\n");
+        if let Ok(requests) = self.requests.lock() {
+            for ((method, route, status), count) in requests.iter() {
+                let _ = writeln!(
+                    out,
+                    "zegel_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{status}\"}} {count}",
+                    label(method),
+                    label(route)
+                );
+            }
+        }
+        out.push_str("# HELP zegel_http_request_duration_seconds Time to answer an HTTP request.\n");
+        out.push_str("# TYPE zegel_http_request_duration_seconds histogram\n");
+        self.request_duration.write(&mut out, "zegel_http_request_duration_seconds", "");
+        for (name, help, value) in [
+            ("zegel_awards_issued_total", "Awards issued (new credentials).", &self.awards_issued),
+            ("zegel_awards_repeated_total", "Award requests answered with an existing award.", &self.awards_repeated),
+            (
+                "zegel_awards_conflicting_total",
+                "Award requests refused: record id already used for other content.",
+                &self.awards_conflicting,
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", value.load(Ordering::Relaxed));
+        }
+        out.push_str("# HELP zegel_signing_duration_seconds Time to sign one credential (proof and VC-JWT).\n");
+        out.push_str("# TYPE zegel_signing_duration_seconds histogram\n");
+        self.signing_duration.write(&mut out, "zegel_signing_duration_seconds", "");
+        out.push_str("# HELP zegel_storage_duration_seconds Time to store one issued award (one transaction).\n");
+        out.push_str("# TYPE zegel_storage_duration_seconds histogram\n");
+        self.storage_duration.write(&mut out, "zegel_storage_duration_seconds", "");
+        out
+    }
+}
+
+/// Escapes a label value (backslash, quote, newline).
+fn label(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histograms_are_cumulative_and_counters_are_labelled() {
+        let metrics = Metrics::new();
+        metrics.record_request("POST", "/api/v1/awards", 201, Duration::from_micros(800));
+        metrics.record_request("POST", "/api/v1/awards", 201, Duration::from_millis(30));
+        metrics.record_request("GET", "/credentials/{id}", 404, Duration::from_millis(2));
+        metrics.awards_issued.fetch_add(2, Ordering::Relaxed);
+        let text = metrics.render();
+        assert!(text.contains("zegel_http_requests_total{method=\"POST\",route=\"/api/v1/awards\",status=\"201\"} 2"));
+        assert!(text.contains("zegel_http_requests_total{method=\"GET\",route=\"/credentials/{id}\",status=\"404\"} 1"));
+        assert!(text.contains("zegel_http_request_duration_seconds_bucket{le=\"0.001\"} 1"));
+        assert!(text.contains("zegel_http_request_duration_seconds_bucket{le=\"0.05\"} 3"));
+        assert!(text.contains("zegel_http_request_duration_seconds_bucket{le=\"+Inf\"} 3"));
+        assert!(text.contains("zegel_http_request_duration_seconds_count 3"));
+        assert!(text.contains("zegel_awards_issued_total 2"));
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}
