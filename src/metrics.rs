@@ -9,8 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Upper bounds of the latency buckets, in seconds.
-const BUCKETS: [f64; 14] =
-    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+const BUCKETS: [f64; 14] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
 /// A latency histogram with fixed buckets.
 #[derive(Default)]
@@ -99,7 +98,8 @@ impl Metrics {
                 &self.awards_conflicting,
             ),
         ] {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", value.load(Ordering::Relaxed));
+            let _ =
+                writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", value.load(Ordering::Relaxed));
         }
         out.push_str("# HELP zegel_signing_duration_seconds Time to sign one credential (proof and VC-JWT).\n");
         out.push_str("# TYPE zegel_signing_duration_seconds histogram\n");
@@ -129,7 +129,9 @@ mod tests {
         metrics.awards_issued.fetch_add(2, Ordering::Relaxed);
         let text = metrics.render();
         assert!(text.contains("zegel_http_requests_total{method=\"POST\",route=\"/api/v1/awards\",status=\"201\"} 2"));
-        assert!(text.contains("zegel_http_requests_total{method=\"GET\",route=\"/credentials/{id}\",status=\"404\"} 1"));
+        assert!(
+            text.contains("zegel_http_requests_total{method=\"GET\",route=\"/credentials/{id}\",status=\"404\"} 1")
+        );
         assert!(text.contains("zegel_http_request_duration_seconds_bucket{le=\"0.001\"} 1"));
         assert!(text.contains("zegel_http_request_duration_seconds_bucket{le=\"0.05\"} 3"));
         assert!(text.contains("zegel_http_request_duration_seconds_bucket{le=\"+Inf\"} 3"));

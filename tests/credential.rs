@@ -1017,3 +1017,27 @@ proptest! {
         prop_assert!(check_issuable(&credential).is_ok(), "{:?}", check_issuable(&credential));
     }
 }
+
+#[test]
+fn a_published_achievement_is_the_embedded_one_with_contexts_and_canonicalises_in_safe_mode() {
+    let definition = micro_definition();
+    let id = url(&format!("{BASE}/achievements/datagedreven-beleid/v/1"));
+    let document = zegel::credential::build::achievement_document(&definition, &id, &url(BASE));
+    assert_eq!(
+        document["@context"],
+        json!([
+            "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+            format!("{BASE}/contexts/zegel/v1.jsonld")
+        ])
+    );
+    let embedded = serde_json::to_value(Parts::new(definition, award()).build()).unwrap();
+    let mut published = document.clone();
+    published.as_object_mut().unwrap().remove("@context");
+    let mut expected = embedded["credentialSubject"]["achievement"].clone();
+    // The embedded one describes the grade of its own result.
+    expected.as_object_mut().unwrap().remove("resultDescription");
+    assert_eq!(published, expected);
+    zegel::credential::contexts::canonicalizer()
+        .canonicalize(&serde_json::to_vec(&document).unwrap())
+        .unwrap_or_else(|e| panic!("{e}"));
+}

@@ -201,13 +201,17 @@ fn subject(input: &CredentialInput<'_>) -> AchievementSubject {
 }
 
 fn achievement(input: &CredentialInput<'_>) -> Achievement {
-    let d = input.achievement;
+    build_achievement(input.achievement, input.achievement_id, input.award.grade().is_some())
+}
+
+/// The OB 3.0 Achievement of a definition, as credentials embed it and as
+/// zegel publishes it at `achievement_id`. With `graded`, it describes the
+/// grade the credential's result refers to.
+pub fn build_achievement(d: &MicrocredentialDefinition, achievement_id: &HttpsUrl, graded: bool) -> Achievement {
     let dutch = d.language().language() == "nl";
-    let result_description = input
-        .award
-        .grade()
-        .map(|_| ResultDescription {
-            id: grade_description_id(input.achievement_id),
+    let result_description = graded
+        .then(|| ResultDescription {
+            id: grade_description_id(achievement_id),
             type_: Default::default(),
             name: if dutch { "Cijfer" } else { "Grade" }.to_owned(),
             result_type: GRADE_RESULT_TYPE.to_owned(),
@@ -218,7 +222,7 @@ fn achievement(input: &CredentialInput<'_>) -> Achievement {
         .into_iter()
         .collect();
     Achievement {
-        id: input.achievement_id.to_string(),
+        id: achievement_id.to_string(),
         type_: Default::default(),
         achievement_type: Some(achievement_type(d.kind()).to_owned()),
         name: d.name().to_string(),
@@ -242,6 +246,22 @@ fn achievement(input: &CredentialInput<'_>) -> Achievement {
         result_description,
         alignment: alignments(d),
     }
+}
+
+/// An achievement as a standalone JSON-LD document (what its URL serves).
+pub fn achievement_document(
+    d: &MicrocredentialDefinition,
+    achievement_id: &HttpsUrl,
+    public_base_url: &HttpsUrl,
+) -> serde_json::Value {
+    let mut document = serde_json::Map::new();
+    document.insert("@context".into(), serde_json::json!([OB_V3P0, zegel_context_url(public_base_url.as_str())]));
+    if let Ok(serde_json::Value::Object(achievement)) =
+        serde_json::to_value(build_achievement(d, achievement_id, false))
+    {
+        document.extend(achievement);
+    }
+    serde_json::Value::Object(document)
 }
 
 /// OB's `achievementType` for each kind. `MicroCredential` is a value of OB's
