@@ -3,10 +3,15 @@
 //! Exit codes: 0 success (for `verify`: valid), 1 failure (for `verify`:
 //! invalid), 2 for `verify` when the credential could not be checked.
 
+use crate::app::App;
+use crate::config::Settings;
 use crate::credential::contexts;
 use crate::signing::data_integrity::{self, ProofOptions, ProofPlacement};
+use crate::signing::issuer::KeySetup;
 use crate::signing::{did, jwt, keys};
+use crate::storage::{StorageError, Store, StoreOptions};
 use crate::verification::{StaticResolver, StaticStatusLists, Verifier, VerifyOptions};
+use crate::{http, issuance, telemetry};
 use anyhow::{Context, bail};
 use chrono::{DateTime, SubsecRound, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -40,6 +45,37 @@ enum Command {
     /// Verify a credential (JSON with an embedded proof, or a compact VC-JWT)
     /// and print a JSON verdict. Exit code 0 = valid, 1 = invalid, 2 = could not check.
     Verify(VerifyArgs),
+    /// Run the service (configured by environment variables; see docs/configuration.md).
+    Serve,
+    /// Manage API clients (bearer tokens for the SIS and administrators).
+    #[command(subcommand)]
+    Clients(ClientsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ClientsCommand {
+    /// Create a client and print its bearer token (shown once; only a hash is stored).
+    Create {
+        /// A name to recognise the client by, e.g. "Osiris production".
+        #[arg(long)]
+        name: String,
+        /// Comma-separated: awards:write, awards:read, admin (admin holds every scope).
+        #[arg(long)]
+        scopes: String,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List clients (never their tokens).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a client's token; requests with it are refused from then on.
+    Revoke {
+        /// The client id (from `zegel clients list`).
+        client_id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,7 +177,111 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys(KeysCommand::Generate { dir, kind, json }) => generate_key(&dir, kind, json),
         Command::Credential(CredentialCommand::Sign(args)) => sign(args),
         Command::Verify(args) => verify(args),
+        Command::Serve => serve(),
+        Command::Clients(command) => clients(command),
     }
+}
+
+fn serve() -> anyhow::Result<ExitCode> {
+    let settings = Settings::from_env()?;
+    telemetry::init(&settings.log_filter, settings.log_format, std::io::stdout);
+    actix_web::rt::System::new().block_on(async move {
+        let listen = settings.listen;
+        let (app, keys) = App::build(settings).await?;
+        match keys {
+            KeySetup::Generated { file, key_id } => tracing::warn!(
+                key.id = %key_id,
+                key.file = %file,
+                "no signing key was found, so a DEVELOPMENT key was generated; never use it for real credentials (see keys/README.md)"
+            ),
+            KeySetup::Loaded { count } => tracing::info!(keys = count, "signing keys loaded"),
+        }
+        let listener = std::net::TcpListener::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
+        tracing::info!(
+            listen = %listen,
+            public_url = %app.settings.public_url,
+            issuer = %app.issuer.id(),
+            database = ?app.store.backend(),
+            "zegel is serving"
+        );
+        http::serve(actix_web::web::Data::new(app), listener)?.await?;
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn clients(command: ClientsCommand) -> anyhow::Result<ExitCode> {
+    let settings = Settings::from_env()?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let options = StoreOptions { max_connections: 2, ..StoreOptions::default() };
+        let store = Store::connect(&settings.database_url, &options).await.context("cannot open the database")?;
+        let mut out = std::io::stdout().lock();
+        match command {
+            ClientsCommand::Create { name, scopes, json } => {
+                let scopes = issuance::parse_scopes(&scopes).map_err(anyhow::Error::msg)?;
+                let created = issuance::create_client(&store, &name, &scopes, "cli").await?;
+                if json {
+                    let report = serde_json::json!({
+                        "client_id": created.client.client_id, "name": created.client.name,
+                        "scopes": created.client.scopes, "token": created.token,
+                    });
+                    writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+                } else {
+                    writeln!(out, "client id:  {}", created.client.client_id)?;
+                    writeln!(out, "name:       {}", created.client.name)?;
+                    writeln!(out, "scopes:     {}", created.client.scopes.join(", "))?;
+                    writeln!(out, "token:      {}", created.token)?;
+                    writeln!(out, "\nStore the token now: zegel keeps only its hash and cannot show it again.")?;
+                }
+            }
+            ClientsCommand::List { json } => {
+                let clients = store.list_clients().await?;
+                if json {
+                    let list: Vec<serde_json::Value> = clients
+                        .iter()
+                        .map(|c| {
+                            serde_json::json!({
+                                "client_id": c.client_id, "name": c.name, "scopes": c.scopes,
+                                "token_hint": c.token_hint, "created_at": c.created_at, "revoked_at": c.revoked_at,
+                            })
+                        })
+                        .collect();
+                    writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
+                } else {
+                    writeln!(out, "{:<36}  {:<24}  {:<32}  {:<12}  status", "client id", "name", "scopes", "token")?;
+                    for c in clients {
+                        let status = match c.revoked_at {
+                            Some(at) => format!("revoked {}", at.format("%Y-%m-%d %H:%M")),
+                            None => "active".to_owned(),
+                        };
+                        writeln!(
+                            out,
+                            "{:<36}  {:<24}  {:<32}  {:<12}  {status}",
+                            c.client_id,
+                            c.name,
+                            c.scopes.join(","),
+                            format!("{}…", c.token_hint)
+                        )?;
+                    }
+                }
+            }
+            ClientsCommand::Revoke { client_id } => {
+                let changed = store.revoke_client(&client_id, Utc::now(), "cli").await.map_err(|e| match e {
+                    StorageError::NotFound(_) => anyhow::anyhow!("no client has id {client_id}"),
+                    other => other.into(),
+                })?;
+                if changed {
+                    writeln!(out, "revoked client {client_id}")?;
+                } else {
+                    writeln!(out, "client {client_id} was already revoked; nothing changed")?;
+                }
+            }
+        }
+        store.close().await;
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn generate_key(dir: &Path, kind: KeyKindArg, json: bool) -> anyhow::Result<ExitCode> {

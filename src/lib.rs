@@ -6,10 +6,13 @@
 //! `eddsa-rdfc-2022` proofs and VC-JWTs, [`status`] reads and writes
 //! Bitstring Status Lists, [`verification`] checks any OB 3.0 credential.
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod credential;
 pub mod domain;
+pub mod http;
+pub mod issuance;
 pub mod json;
 pub mod jsonld;
 pub mod metrics;

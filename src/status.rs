@@ -234,6 +234,24 @@ impl StatusList {
     }
 }
 
+/// An unsigned `BitstringStatusListCredential` (VC 2.0) publishing `bits`
+/// for `purpose` at `list_url`.
+pub fn list_credential(list_url: &str, issuer: &str, purpose: &str, bits: &Bitstring, valid_from: &str) -> Value {
+    serde_json::json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "id": list_url,
+        "type": ["VerifiableCredential", LIST_CREDENTIAL_TYPE],
+        "issuer": issuer,
+        "validFrom": valid_from,
+        "credentialSubject": {
+            "id": format!("{list_url}#list"),
+            "type": LIST_TYPE,
+            "statusPurpose": purpose,
+            "encodedList": bits.encode(),
+        },
+    })
+}
+
 fn has_type(value: Option<&Value>, wanted: &str) -> bool {
     match value {
         Some(Value::String(t)) => t == wanted,

@@ -129,7 +129,15 @@ pub fn to_json_bytes(credential: &AchievementCredential) -> Vec<u8> {
 fn issuer_profile(issuer: &IssuerProfile, definition: &MicrocredentialDefinition) -> Profile {
     // The issuer's own BRIN wins; the definition's institution is the
     // awarding institution, which in the pilot is the issuer itself.
-    let brin = issuer.brin.as_ref().or(definition.institution().map(|i| &i.brin));
+    profile(issuer, issuer.brin.as_ref().or(definition.institution().map(|i| &i.brin)))
+}
+
+/// The issuer's Profile as JSON (what its `/issuer` URL serves, without `@context`).
+pub fn issuer_document(issuer: &IssuerProfile) -> serde_json::Value {
+    serde_json::to_value(profile(issuer, issuer.brin.as_ref())).unwrap_or(serde_json::Value::Null)
+}
+
+fn profile(issuer: &IssuerProfile, brin: Option<&Brin>) -> Profile {
     Profile {
         id: issuer.id.clone(),
         type_: Default::default(),

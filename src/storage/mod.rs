@@ -190,7 +190,10 @@ impl Store {
     }
 
     /// The achievement a course code is mapped to.
-    pub async fn achievement_by_course_code(&self, course_code: &str) -> Result<Option<AchievementRecord>, StorageError> {
+    pub async fn achievement_by_course_code(
+        &self,
+        course_code: &str,
+    ) -> Result<Option<AchievementRecord>, StorageError> {
         dispatch!(self.achievement_by_course_code(course_code))
     }
 

@@ -689,7 +689,7 @@ impl This {
                 .ok_or_else(|| StorageError::Corrupt("the award holding a source record id is not readable".into()))?;
             let existing = award_from_row(&existing)?;
             tx.rollback().await.map_err(db_error("rolling back the repeated award"))?;
-            return Ok(IssueOutcome::Existing(existing));
+            return Ok(IssueOutcome::Existing(Box::new(existing)));
         }
 
         // The reserved slot must exist and be free. Checked after the award

@@ -1,0 +1,162 @@
+//! `/api/v1`: microcredential definitions and awards, for API clients.
+
+use super::auth::Client;
+use super::error::ApiError;
+use super::input::{self, ACHIEVEMENT, AWARD};
+use crate::app::App;
+use crate::domain::award::{AwardRecordInput, LearnerInput};
+use crate::domain::microcredential::{MicrocredentialDefinitionInput, ValidationErrors};
+use crate::issuance::{
+    self, AchievementInput, AchievementRef, AwardOutcome, AwardRequest, SCOPE_ADMIN, SCOPE_AWARDS_READ,
+    SCOPE_AWARDS_WRITE,
+};
+use crate::storage::UpdateOutcome;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v1")
+            .route("/achievements", web::get().to(list_achievements))
+            .route("/achievements", web::post().to(create_achievement))
+            .route("/achievements/{id}", web::get().to(get_achievement))
+            .route("/achievements/{id}", web::put().to(update_achievement))
+            .route("/awards", web::post().to(create_award))
+            .route("/awards", web::get().to(find_award))
+            .route("/awards/{id}", web::get().to(get_award)),
+    );
+}
+
+fn limit(app: &App) -> usize {
+    app.settings.max_body_bytes
+}
+
+/// Splits a checked achievement body into the definition and its settings.
+fn achievement_input(object: &Map<String, Value>) -> AchievementInput {
+    let mut problems = ValidationErrors::new();
+    let mut clean = input::shape(object, ACHIEVEMENT, "", &mut problems);
+    let texts = |v: Option<Value>| -> Option<Vec<String>> { v.and_then(|v| serde_json::from_value(v).ok()) };
+    let course_codes = texts(clean.remove("course_codes"));
+    let edubadges_badgeclass = clean.remove("edubadges_badgeclass").and_then(|v| v.as_str().map(str::to_owned));
+    // The shape check made every member deserialisable.
+    let definition: MicrocredentialDefinitionInput = serde_json::from_value(Value::Object(clean)).unwrap_or_default();
+    AchievementInput { definition, course_codes, edubadges_badgeclass, shape_problems: problems }
+}
+
+async fn create_achievement(
+    app: web::Data<App>,
+    client: Client,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    client.require(SCOPE_ADMIN)?;
+    let object = input::json_object(&req, body, limit(&app)).await?;
+    let view = issuance::create_achievement(&app, achievement_input(&object), &client.actor()).await?;
+    tracing::info!(achievement.id = %view.id, client.id = %client.0.client_id, "created achievement");
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/achievements/{}", view.id)))
+        .json(view))
+}
+
+async fn update_achievement(
+    app: web::Data<App>,
+    client: Client,
+    id: web::Path<String>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    client.require(SCOPE_ADMIN)?;
+    let object = input::json_object(&req, body, limit(&app)).await?;
+    let (view, outcome) = issuance::update_achievement(&app, &id, achievement_input(&object), &client.actor()).await?;
+    let change = match outcome {
+        UpdateOutcome::Unchanged { .. } => "unchanged",
+        UpdateOutcome::Updated { .. } => "updated",
+        UpdateOutcome::NewVersion { .. } => "new_version",
+    };
+    tracing::info!(achievement.id = %view.id, version = view.version, change, "updated achievement");
+    let mut body = serde_json::to_value(&view).map_err(|e| ApiError::Internal(e.into()))?;
+    body["change"] = change.into();
+    Ok(HttpResponse::Ok().json(body))
+}
+
+async fn get_achievement(app: web::Data<App>, client: Client, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    client.require(SCOPE_AWARDS_READ)?;
+    Ok(HttpResponse::Ok().json(issuance::achievement(&app, &id).await?))
+}
+
+async fn list_achievements(app: web::Data<App>, client: Client) -> Result<HttpResponse, ApiError> {
+    client.require(SCOPE_AWARDS_READ)?;
+    let achievements = issuance::achievements(&app).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "achievements": achievements })))
+}
+
+/// `POST /api/v1/awards` body → an award request (problems collected, not raised).
+fn award_request(object: &Map<String, Value>) -> AwardRequest {
+    let mut problems = ValidationErrors::new();
+    let clean = input::shape(object, AWARD, "", &mut problems);
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
+    let achievement = match (text(clean.get("achievement_id")), text(clean.get("course_code"))) {
+        (Some(id), None) => Some(AchievementRef::Id(id)),
+        (None, Some(code)) => Some(AchievementRef::CourseCode(code)),
+        (Some(_), Some(_)) => {
+            problems.push("course_code", "give achievement_id or course_code, not both");
+            None
+        }
+        (None, None) => None,
+    };
+    let learner: Option<LearnerInput> = clean.get("learner").cloned().and_then(|v| serde_json::from_value(v).ok());
+    let result = clean.get("result");
+    let record = AwardRecordInput {
+        record_id: text(clean.get("source_record_id")),
+        learner,
+        grade: text(result.and_then(|r| r.get("grade"))),
+        completed_on: text(result.and_then(|r| r.get("completed_on"))),
+        evidence_url: text(clean.get("evidence_url")),
+        narrative: text(clean.get("narrative")),
+    };
+    if result.is_none() {
+        problems.push("result", "is required (completed_on, and grade when there is one)");
+    }
+    AwardRequest { achievement, record, shape_problems: problems }
+}
+
+async fn create_award(
+    app: web::Data<App>,
+    client: Client,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    client.require(SCOPE_AWARDS_WRITE)?;
+    let object = input::json_object(&req, body, limit(&app)).await?;
+    let (mut response, view) = match issuance::issue_award(&app, &client.0, award_request(&object)).await? {
+        AwardOutcome::Created(view) => (HttpResponse::Created(), view),
+        AwardOutcome::Existing(view) => (HttpResponse::Ok(), view),
+    };
+    Ok(response.insert_header((header::LOCATION, format!("/api/v1/awards/{}", view.id))).json(view))
+}
+
+async fn get_award(app: web::Data<App>, client: Client, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    client.require(SCOPE_AWARDS_READ)?;
+    Ok(HttpResponse::Ok().json(issuance::award(&app, &id).await?))
+}
+
+#[derive(Deserialize)]
+struct FindAward {
+    source_record_id: Option<String>,
+}
+
+async fn find_award(
+    app: web::Data<App>,
+    client: Client,
+    query: web::Query<FindAward>,
+) -> Result<HttpResponse, ApiError> {
+    client.require(SCOPE_AWARDS_READ)?;
+    let Some(source_record_id) = query.source_record_id.as_deref().filter(|s| !s.is_empty()) else {
+        let mut problems = ValidationErrors::new();
+        problems.push("source_record_id", "is required: the SIS record id of the award to find");
+        return Err(ApiError::Invalid(problems));
+    };
+    Ok(HttpResponse::Ok().json(issuance::award_by_source_record_id(&app, source_record_id).await?))
+}

@@ -1,0 +1,97 @@
+//! The HTTP service (actix-web): routes, and what every request goes
+//! through (request id, log line, metrics, CORS for public resources, JSON
+//! errors). Handlers are thin: they translate to and from the use cases in
+//! `issuance`.
+
+mod api;
+mod auth;
+mod error;
+mod input;
+mod ops;
+pub mod page;
+mod public;
+
+pub use error::ApiError;
+
+use crate::app::App;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::middleware::from_fn;
+use actix_web::{App as ActixApp, HttpServer, web};
+use std::net::TcpListener;
+use std::time::Instant;
+use tracing::Instrument;
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Starts serving `app` on `listener` (already bound, so tests can use port 0).
+pub fn serve(app: web::Data<App>, listener: TcpListener) -> std::io::Result<Server> {
+    let workers = app.settings.workers;
+    let server = HttpServer::new(move || {
+        ActixApp::new()
+            .app_data(app.clone())
+            .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                let mut problems = crate::domain::microcredential::ValidationErrors::new();
+                problems.push("query", e.to_string());
+                ApiError::Invalid(problems).into()
+            }))
+            .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::NotFound("resource").into()))
+            .configure(api::routes)
+            .configure(public::routes)
+            .configure(ops::routes)
+            .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::NotFound("resource")) }))
+            .wrap(from_fn(observe))
+    })
+    .workers(workers)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// Request id (the caller's `X-Request-Id` if it is sane, else a new one),
+/// a span around the request so every log line carries the id, one log line
+/// per request, metrics, and CORS headers on everything outside `/api`.
+async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let request_id = req
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let method = req.method().to_string();
+    let public = !req.path().starts_with("/api/");
+    let app = req.app_data::<web::Data<App>>().cloned();
+    let span = tracing::info_span!("request", request_id = %request_id);
+    let mut response = next.call(req).instrument(span.clone()).await?;
+    let status = response.status().as_u16();
+    let route = response.request().match_pattern().unwrap_or_else(|| "(unmatched)".to_owned());
+    let elapsed = started.elapsed();
+    span.in_scope(|| {
+        tracing::info!(
+            http.method = %method,
+            http.route = %route,
+            http.status = status,
+            elapsed_ms = elapsed.as_secs_f64() * 1000.0,
+            "request"
+        )
+    });
+    if let Some(app) = app {
+        app.metrics.record_request(&method, &route, status, elapsed);
+    }
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        headers.insert(REQUEST_ID.clone(), value);
+    }
+    if public {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    }
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    Ok(response)
+}

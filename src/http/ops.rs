@@ -1,0 +1,41 @@
+//! Operations: liveness, readiness and Prometheus metrics.
+
+use crate::app::App;
+use actix_web::{HttpResponse, web};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health", web::get().to(health))
+        .route("/ready", web::get().to(ready))
+        .route("/metrics", web::get().to(metrics));
+}
+
+/// The process is up.
+async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+/// The service can do its work: the database answers and keys are loaded.
+async fn ready(app: web::Data<App>) -> HttpResponse {
+    let database = match app.store.ping().await {
+        Ok(()) => "ok".to_owned(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness: database unavailable");
+            "unavailable".to_owned()
+        }
+    };
+    let keys = app.issuer.keys().len();
+    let ready = database == "ok" && keys > 0;
+    let body = serde_json::json!({
+        "status": if ready { "ready" } else { "not_ready" },
+        "database": database,
+        "backend": format!("{:?}", app.store.backend()).to_lowercase(),
+        "keys": keys,
+        "issuer": app.issuer.id(),
+        "edubadges": "not configured: awards wait with push state pending",
+    });
+    if ready { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
+}
+
+async fn metrics(app: web::Data<App>) -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(app.metrics.render())
+}

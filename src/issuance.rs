@@ -1,0 +1,584 @@
+//! The use cases: API clients, microcredential definitions and award intake.
+//! Each validates its input completely, does the pure work (building,
+//! signing) outside any transaction, and writes through one storage call
+//! (one transaction). The HTTP layer and the CLI only translate.
+
+use crate::app::App;
+use crate::credential::build::{self, CredentialInput};
+use crate::credential::model::{CredentialStatus, StatusPurpose};
+use crate::credential::recipient;
+use crate::credential::schema::SchemaId;
+use crate::domain::award::{AwardRecord, AwardRecordInput};
+use crate::domain::microcredential::{
+    HttpsUrl, InstitutionInput, MicrocredentialDefinition, MicrocredentialDefinitionInput, ValidationErrors,
+};
+use crate::storage::{
+    AchievementRecord, AchievementUpdate, AwardRecord as StoredAward, ClientRecord, IssueOutcome, NewAchievement,
+    NewClient, NewIssuedAward, StorageError, Store, UpdateOutcome,
+};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Duration, SubsecRound, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+/// The scopes a client can hold.
+pub const SCOPES: &[&str] = &[SCOPE_AWARDS_WRITE, SCOPE_AWARDS_READ, SCOPE_ADMIN];
+pub const SCOPE_AWARDS_WRITE: &str = "awards:write";
+pub const SCOPE_AWARDS_READ: &str = "awards:read";
+pub const SCOPE_ADMIN: &str = "admin";
+/// Prefix of every bearer token zegel issues (recognisable in secret scanners).
+pub const TOKEN_PREFIX: &str = "zgl_";
+
+/// Why a use case did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The input is wrong; every problem is listed.
+    #[error("{0}")]
+    Invalid(ValidationErrors),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The request clashes with what is stored (the message says how).
+    #[error("{message}")]
+    Conflict { message: String, problems: ValidationErrors },
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("{0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ServiceError {
+    fn invalid(field: &str, message: impl Into<String>) -> Self {
+        let mut problems = ValidationErrors::new();
+        problems.push(field, message);
+        Self::Invalid(problems)
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(0)
+}
+
+// ---------------------------------------------------------------------------
+// API clients
+// ---------------------------------------------------------------------------
+
+/// A client and its bearer token, which exists only here: zegel stores its hash.
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub client: ClientRecord,
+    pub token: String,
+}
+
+/// Parses `awards:write,awards:read` into known, distinct scopes.
+pub fn parse_scopes(text: &str) -> Result<Vec<String>, String> {
+    let mut scopes: Vec<String> = Vec::new();
+    for scope in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if !SCOPES.contains(&scope) {
+            return Err(format!("unknown scope {scope:?} (known: {})", SCOPES.join(", ")));
+        }
+        if !scopes.iter().any(|s| s == scope) {
+            scopes.push(scope.to_owned());
+        }
+    }
+    if scopes.is_empty() {
+        return Err(format!("give at least one scope ({})", SCOPES.join(", ")));
+    }
+    Ok(scopes)
+}
+
+/// Lowercase hex SHA-256 of a token: what is stored and looked up. Tokens
+/// carry 256 random bits, so a plain hash is enough (no salt, no key
+/// stretching) and can be indexed.
+pub fn token_hash(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+pub async fn create_client(
+    store: &Store,
+    name: &str,
+    scopes: &[String],
+    actor: &str,
+) -> Result<NewToken, ServiceError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 255 || name.chars().any(char::is_control) {
+        return Err(ServiceError::invalid("name", "must be 1 to 255 printable characters"));
+    }
+    let mut secret = [0u8; 32];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut secret);
+    let token = format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(secret));
+    let client = NewClient {
+        client_id: uuid::Uuid::new_v4().to_string(),
+        name: name.to_owned(),
+        token_hash: token_hash(&token),
+        token_hint: token.chars().take(TOKEN_PREFIX.len() + 6).collect(),
+        scopes: scopes.to_vec(),
+        created_at: now(),
+        actor: actor.to_owned(),
+    };
+    store.create_client(&client).await?;
+    let record = ClientRecord {
+        client_id: client.client_id,
+        name: client.name,
+        token_hint: client.token_hint,
+        scopes: client.scopes,
+        created_at: client.created_at,
+        revoked_at: None,
+    };
+    Ok(NewToken { client: record, token })
+}
+
+/// The active client holding `token`, if any.
+pub async fn authenticate(store: &Store, token: &str) -> Result<Option<ClientRecord>, StorageError> {
+    if !token.starts_with(TOKEN_PREFIX) {
+        return Ok(None);
+    }
+    Ok(store.client_by_token_hash(&token_hash(token)).await?.filter(|c| c.revoked_at.is_none()))
+}
+
+// ---------------------------------------------------------------------------
+// Microcredential definitions
+// ---------------------------------------------------------------------------
+
+/// A definition and its settings, as posted.
+#[derive(Debug, Clone, Default)]
+pub struct AchievementInput {
+    pub definition: MicrocredentialDefinitionInput,
+    pub course_codes: Option<Vec<String>>,
+    pub edubadges_badgeclass: Option<String>,
+    /// Problems already found in the request's shape (unknown members, wrong
+    /// JSON types); reported together with the definition's own.
+    pub shape_problems: ValidationErrors,
+}
+
+/// A definition as the admin API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AchievementView {
+    pub id: String,
+    pub version: i64,
+    /// The public URL of this version (what credentials point to).
+    pub url: String,
+    #[serde(flatten)]
+    pub definition: Map<String, Value>,
+    pub course_codes: Vec<String>,
+    pub edubadges_badgeclass: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+struct ValidAchievement {
+    definition: MicrocredentialDefinition,
+    course_codes: Vec<String>,
+    edubadges_badgeclass: Option<String>,
+}
+
+fn validate_achievement(app: &App, mut input: AchievementInput) -> Result<ValidAchievement, ServiceError> {
+    // The awarding institution defaults to the configured issuer.
+    if input.definition.institution.is_none()
+        && let Some(brin) = &app.settings.issuer.brin
+    {
+        input.definition.institution =
+            Some(InstitutionInput { name: Some(app.settings.issuer.name.clone()), brin: Some(brin.clone()) });
+    }
+    let mut problems = input.shape_problems;
+    let definition = match MicrocredentialDefinition::parse(input.definition) {
+        Ok(d) => Some(d),
+        Err(errors) => {
+            for e in errors.iter() {
+                let message = if e.field == "institution" {
+                    format!("{} (or configure ZEGEL_INSTITUTION_BRIN for the issuer)", e.message)
+                } else {
+                    e.message.clone()
+                };
+                problems.push(e.field.clone(), message);
+            }
+            None
+        }
+    };
+    let mut course_codes: Vec<String> = Vec::new();
+    for (i, code) in input.course_codes.unwrap_or_default().iter().enumerate() {
+        let code = code.trim();
+        let at = format!("course_codes[{i}]");
+        if code.is_empty() || code.chars().count() > 64 || code.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            problems.push(at, "must be 1 to 64 characters without spaces");
+        } else if course_codes.iter().any(|c| c == code) {
+            problems.push(at, "is listed twice");
+        } else {
+            course_codes.push(code.to_owned());
+        }
+    }
+    let edubadges_badgeclass = match input.edubadges_badgeclass.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(id) if id.len() == 22 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => {
+            Some(id.to_owned())
+        }
+        Some(_) => {
+            problems
+                .push("edubadges_badgeclass", "must be an Edubadges badge class entity id (22 URL-safe characters)");
+            None
+        }
+    };
+    match definition {
+        Some(definition) if problems.is_empty() => {
+            Ok(ValidAchievement { definition, course_codes, edubadges_badgeclass })
+        }
+        _ => Err(ServiceError::Invalid(problems)),
+    }
+}
+
+fn definition_json(definition: &MicrocredentialDefinition) -> Result<String, ServiceError> {
+    serde_json::to_string(definition).map_err(|e| ServiceError::Internal(e.into()))
+}
+
+fn conflict_on_course_code(error: StorageError) -> ServiceError {
+    match error {
+        StorageError::Conflict { what: "course_code", value } => {
+            let mut problems = ValidationErrors::new();
+            problems.push("course_codes", format!("{value} is already mapped to another achievement"));
+            ServiceError::Conflict { message: format!("course code {value} is already in use"), problems }
+        }
+        other => other.into(),
+    }
+}
+
+pub async fn create_achievement(
+    app: &App,
+    input: AchievementInput,
+    actor: &str,
+) -> Result<AchievementView, ServiceError> {
+    let valid = validate_achievement(app, input)?;
+    let at = now();
+    let new = NewAchievement {
+        achievement_id: uuid::Uuid::new_v4().to_string(),
+        definition: definition_json(&valid.definition)?,
+        course_codes: valid.course_codes,
+        edubadges_badgeclass: valid.edubadges_badgeclass,
+        created_at: at,
+        actor: actor.to_owned(),
+    };
+    app.store.create_achievement(&new).await.map_err(conflict_on_course_code)?;
+    achievement(app, &new.achievement_id).await
+}
+
+pub async fn update_achievement(
+    app: &App,
+    achievement_id: &str,
+    input: AchievementInput,
+    actor: &str,
+) -> Result<(AchievementView, UpdateOutcome), ServiceError> {
+    let valid = validate_achievement(app, input)?;
+    let update = AchievementUpdate {
+        achievement_id: achievement_id.to_owned(),
+        definition: definition_json(&valid.definition)?,
+        course_codes: valid.course_codes,
+        edubadges_badgeclass: valid.edubadges_badgeclass,
+        at: now(),
+        actor: actor.to_owned(),
+    };
+    let outcome = match app.store.update_achievement(&update).await {
+        Err(StorageError::NotFound(_)) => return Err(ServiceError::NotFound("achievement")),
+        other => other.map_err(conflict_on_course_code)?,
+    };
+    Ok((achievement(app, achievement_id).await?, outcome))
+}
+
+pub async fn achievement(app: &App, achievement_id: &str) -> Result<AchievementView, ServiceError> {
+    let record = app.store.achievement(achievement_id).await?.ok_or(ServiceError::NotFound("achievement"))?;
+    achievement_view(app, record)
+}
+
+pub async fn achievements(app: &App) -> Result<Vec<AchievementView>, ServiceError> {
+    app.store.list_achievements().await?.into_iter().map(|record| achievement_view(app, record)).collect()
+}
+
+fn achievement_view(app: &App, record: AchievementRecord) -> Result<AchievementView, ServiceError> {
+    let definition: Map<String, Value> = serde_json::from_str(&record.definition)
+        .map_err(|e| StorageError::Corrupt(format!("definition of achievement {}: {e}", record.achievement_id)))?;
+    Ok(AchievementView {
+        url: achievement_url(app, &record.achievement_id, record.current_version),
+        id: record.achievement_id,
+        version: record.current_version,
+        definition,
+        course_codes: record.course_codes,
+        edubadges_badgeclass: record.edubadges_badgeclass,
+        created_at: record.created_at,
+        updated_at: record.updated_at,
+    })
+}
+
+/// The public URL of one version of an achievement: its id in credentials.
+pub fn achievement_url(app: &App, achievement_id: &str, version: i64) -> String {
+    app.url(&format!("/achievements/{achievement_id}/versions/{version}"))
+}
+
+/// The published JSON-LD of one version of an achievement (the latest when
+/// `version` is `None`).
+pub async fn published_achievement(
+    app: &App,
+    achievement_id: &str,
+    version: Option<i64>,
+) -> Result<Value, ServiceError> {
+    let (version, definition) = match version {
+        Some(version) => {
+            let v = app
+                .store
+                .achievement_version(achievement_id, version)
+                .await?
+                .ok_or(ServiceError::NotFound("achievement version"))?;
+            (v.version, v.definition)
+        }
+        None => {
+            let a = app.store.achievement(achievement_id).await?.ok_or(ServiceError::NotFound("achievement"))?;
+            (a.current_version, a.definition)
+        }
+    };
+    let definition = load_definition(achievement_id, &definition)?;
+    let id = url(&achievement_url(app, achievement_id, version))?;
+    Ok(build::achievement_document(&definition, &id, &app.public_url))
+}
+
+fn load_definition(achievement_id: &str, json: &str) -> Result<MicrocredentialDefinition, ServiceError> {
+    serde_json::from_str(json)
+        .map_err(|e| StorageError::Corrupt(format!("definition of achievement {achievement_id}: {e}")).into())
+}
+
+fn url(text: &str) -> Result<HttpsUrl, ServiceError> {
+    HttpsUrl::parse(text).map_err(|e| ServiceError::Internal(anyhow::anyhow!("{text}: {e}")))
+}
+
+// ---------------------------------------------------------------------------
+// Awards
+// ---------------------------------------------------------------------------
+
+/// Which achievement an award is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AchievementRef {
+    Id(String),
+    CourseCode(String),
+}
+
+/// An award as posted by the SIS, before validation.
+#[derive(Debug, Clone, Default)]
+pub struct AwardRequest {
+    pub achievement: Option<AchievementRef>,
+    pub record: AwardRecordInput,
+    /// Problems already found in the request's shape; reported with the rest.
+    pub shape_problems: ValidationErrors,
+}
+
+/// An award as the API shows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AwardView {
+    pub id: String,
+    pub source_record_id: String,
+    pub achievement_id: String,
+    pub achievement_version: i64,
+    pub credential_id: String,
+    pub credential_url: String,
+    /// The same credential as a VC-JWT.
+    pub credential_jwt_url: String,
+    pub push: PushView,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PushView {
+    pub state: String,
+}
+
+/// Whether the award was made now or already existed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AwardOutcome {
+    Created(AwardView),
+    /// The same record was posted before: its award, unchanged.
+    Existing(AwardView),
+}
+
+/// Record fields have API names: `source_record_id`, `result.grade`, …
+fn api_field(field: &str) -> String {
+    match field {
+        "record_id" => "source_record_id".to_owned(),
+        "grade" => "result.grade".to_owned(),
+        "completed_on" => "result.completed_on".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+/// Validates, builds, signs and stores an award; see `POST /api/v1/awards`.
+pub async fn issue_award(
+    app: &App,
+    client: &ClientRecord,
+    request: AwardRequest,
+) -> Result<AwardOutcome, ServiceError> {
+    let issued_at = now();
+    // A completion date may be "today" anywhere on earth (UTC+14 at most).
+    let today = (issued_at + Duration::hours(14)).date_naive();
+    let mut problems = request.shape_problems;
+    let record = match AwardRecord::parse(request.record, today) {
+        Ok(record) => Some(record),
+        Err(errors) => {
+            errors.iter().for_each(|e| problems.push(api_field(&e.field), e.message.clone()));
+            None
+        }
+    };
+    let achievement = match &request.achievement {
+        None => {
+            problems.push("achievement_id", "give achievement_id or course_code");
+            None
+        }
+        Some(AchievementRef::Id(id)) => {
+            let found = app.store.achievement(id).await?;
+            if found.is_none() {
+                problems.push("achievement_id", format!("no achievement has id {id}"));
+            }
+            found
+        }
+        Some(AchievementRef::CourseCode(code)) => {
+            let found = app.store.achievement_by_course_code(code).await?;
+            if found.is_none() {
+                problems.push("course_code", format!("no achievement is mapped to course code {code}"));
+            }
+            found
+        }
+    };
+    let (Some(record), Some(achievement)) = (record, achievement) else {
+        return Err(ServiceError::Invalid(problems));
+    };
+    if !problems.is_empty() {
+        return Err(ServiceError::Invalid(problems));
+    }
+    let hash = request_hash(&achievement.achievement_id, &record)?;
+    if let Some(existing) = app.store.award_by_source_record_id(record.record_id().as_str()).await? {
+        return repeat_or_conflict(app, existing, &hash);
+    }
+
+    let definition = load_definition(&achievement.achievement_id, &achievement.definition)?;
+    let slot = app.status_slot().await?;
+    let award_id = uuid::Uuid::new_v4().to_string();
+    let credential_id = uuid::Uuid::new_v4().to_string();
+    let credential_url = url(&credential_url(app, &credential_id))?;
+    let achievement_url = url(&achievement_url(app, &achievement.achievement_id, achievement.current_version))?;
+    let list_url = app.url(&format!("/status/{}", slot.list_id));
+    let index = u64::try_from(slot.index).map_err(|e| ServiceError::Internal(e.into()))?;
+    let status = CredentialStatus::bitstring(&list_url, StatusPurpose::Revocation, index);
+    let salt = recipient::new_salt();
+    let credential = build::build_credential(&CredentialInput {
+        credential_id: &credential_url,
+        issuer: app.issuer.profile(),
+        achievement: &definition,
+        achievement_id: &achievement_url,
+        award: &record,
+        recipient_salt: &salt,
+        valid_from: issued_at,
+        awarded_date: issued_at,
+        valid_until: definition.valid_until(issued_at),
+        status: Some(&status),
+        public_base_url: &app.public_url,
+    });
+    let unsigned = build::to_json_bytes(&credential);
+    check_schema(app, &unsigned)?;
+
+    let started = Instant::now();
+    let signed = app.issuer.sign(&app.canonicalizer, &unsigned, issued_at).map_err(|e| {
+        // Validation ran first: a refusal here is zegel's own fault.
+        ServiceError::Internal(anyhow::anyhow!("signing award {award_id}: {e}"))
+    })?;
+    app.metrics.signing_duration.observe(started.elapsed());
+
+    let new = NewIssuedAward {
+        award_id: award_id.clone(),
+        client_id: client.client_id.clone(),
+        source_record_id: record.record_id().as_str().to_owned(),
+        request_hash: hash.clone(),
+        achievement_id: achievement.achievement_id.clone(),
+        achievement_version: achievement.current_version,
+        record: serde_json::to_string(&record).map_err(|e| ServiceError::Internal(e.into()))?,
+        credential_id: credential_id.clone(),
+        credential_document: signed.document,
+        credential_jwt: signed.jwt,
+        issued_at,
+        status: slot,
+        actor: format!("client:{}", client.client_id),
+    };
+    let started = Instant::now();
+    let outcome = app.store.record_issued_award(&new).await?;
+    app.metrics.storage_duration.observe(started.elapsed());
+    match outcome {
+        IssueOutcome::Created => {
+            app.metrics.awards_issued.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(award.id = %award_id, credential.id = %credential_id, achievement.id = %achievement.achievement_id, client.id = %client.client_id, "issued credential");
+            let stored = app.store.award(&award_id).await?.ok_or(ServiceError::NotFound("award"))?;
+            Ok(AwardOutcome::Created(award_view(app, stored)))
+        }
+        // A concurrent request with the same record id won the race.
+        IssueOutcome::Existing(existing) => repeat_or_conflict(app, *existing, &hash),
+    }
+}
+
+fn repeat_or_conflict(app: &App, existing: StoredAward, hash: &str) -> Result<AwardOutcome, ServiceError> {
+    if existing.request_hash == hash {
+        app.metrics.awards_repeated.fetch_add(1, Ordering::Relaxed);
+        return Ok(AwardOutcome::Existing(award_view(app, existing)));
+    }
+    app.metrics.awards_conflicting.fetch_add(1, Ordering::Relaxed);
+    let mut problems = ValidationErrors::new();
+    problems.push(
+        "source_record_id",
+        format!("was already used for a different record (award {}); nothing was changed", existing.award_id),
+    );
+    Err(ServiceError::Conflict {
+        message: format!("source_record_id {} was already used for a different record", existing.source_record_id),
+        problems,
+    })
+}
+
+/// What makes two postings "the same record": the achievement and every
+/// validated field, normalised (an e-mail address differing only in case is
+/// the same address).
+fn request_hash(achievement_id: &str, record: &AwardRecord) -> Result<String, ServiceError> {
+    let normalised = serde_json::to_vec(&(achievement_id, record)).map_err(|e| ServiceError::Internal(e.into()))?;
+    Ok(hex(&Sha256::digest(&normalised)))
+}
+
+fn check_schema(app: &App, unsigned: &[u8]) -> Result<(), ServiceError> {
+    let value: Value = serde_json::from_slice(unsigned).map_err(|e| ServiceError::Internal(e.into()))?;
+    app.schemas.validate(SchemaId::AchievementCredential, &value).map_err(|violations| {
+        let list: Vec<String> = violations.iter().map(ToString::to_string).collect();
+        ServiceError::Internal(anyhow::anyhow!("built credential fails the 1EdTech schema: {}", list.join("; ")))
+    })
+}
+
+pub async fn award(app: &App, award_id: &str) -> Result<AwardView, ServiceError> {
+    let stored = app.store.award(award_id).await?.ok_or(ServiceError::NotFound("award"))?;
+    Ok(award_view(app, stored))
+}
+
+pub async fn award_by_source_record_id(app: &App, source_record_id: &str) -> Result<AwardView, ServiceError> {
+    let stored = app.store.award_by_source_record_id(source_record_id).await?.ok_or(ServiceError::NotFound("award"))?;
+    Ok(award_view(app, stored))
+}
+
+fn award_view(app: &App, stored: StoredAward) -> AwardView {
+    AwardView {
+        credential_url: credential_url(app, &stored.credential_id),
+        credential_jwt_url: format!("{}.jwt", credential_url(app, &stored.credential_id)),
+        id: stored.award_id,
+        source_record_id: stored.source_record_id,
+        achievement_id: stored.achievement_id,
+        achievement_version: stored.achievement_version,
+        credential_id: stored.credential_id,
+        push: PushView { state: stored.push_state },
+        created_at: stored.created_at,
+    }
+}
+
+pub fn credential_url(app: &App, credential_id: &str) -> String {
+    app.url(&format!("/credentials/{credential_id}"))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
