@@ -222,10 +222,11 @@ mod tests {
             unreachable!()
         };
         let clean = shape(&object, ACHIEVEMENT, "", &mut problems);
+        // In the order the request has them.
         let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
         assert_eq!(
             fields,
-            ["alignments[1]", "colour", "identity_checked", "learning_outcomes[1]", "quality_assurance.name"]
+            ["identity_checked", "learning_outcomes[1]", "colour", "quality_assurance.name", "alignments[1]"]
         );
         assert_eq!(clean["ects"], json!("5"));
         assert_eq!(clean["tags"], json!(["one"]));
