@@ -188,13 +188,22 @@ fn serve() -> anyhow::Result<ExitCode> {
     actix_web::rt::System::new().block_on(async move {
         let listen = settings.listen;
         let (app, keys) = App::build(settings).await?;
-        match keys {
-            KeySetup::Generated { file, key_id } => tracing::warn!(
-                key.id = %key_id,
-                key.file = %file,
-                "no signing key was found, so a DEVELOPMENT key was generated; never use it for real credentials (see keys/README.md)"
-            ),
-            KeySetup::Loaded { count } => tracing::info!(keys = count, "signing keys loaded"),
+        let ignored = match keys {
+            KeySetup::Generated { file, key_id, ignored_test_keys } => {
+                tracing::warn!(
+                    key.id = %key_id,
+                    key.file = %file,
+                    "no signing key was found, so a DEVELOPMENT key was generated; never use it for real credentials (see keys/README.md)"
+                );
+                ignored_test_keys
+            }
+            KeySetup::Loaded { count, ignored_test_keys } => {
+                tracing::info!(keys = count, "signing keys loaded");
+                ignored_test_keys
+            }
+        };
+        for key_id in ignored {
+            tracing::info!(key.id = %key_id, "not using the public test key in the key directory (set ZEGEL_ALLOW_TEST_KEYS=true in tests)");
         }
         let listener = std::net::TcpListener::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
         tracing::info!(

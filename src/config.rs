@@ -57,6 +57,9 @@ pub struct Settings {
     pub keys_dir: PathBuf,
     /// Generate a development key when the key directory has none.
     pub generate_keys: bool,
+    /// Sign with the committed public test keys when they are in the key
+    /// directory (tests only; they are skipped otherwise).
+    pub allow_test_keys: bool,
     /// The key id of the Ed25519 key to sign with, when there are several.
     pub signing_key: Option<String>,
     pub jwt_algorithm: JwtAlgorithm,
@@ -106,6 +109,7 @@ impl Settings {
         let database_url = or("DATABASE_URL", "sqlite:zegel.db");
         let keys_dir = PathBuf::from(or("ZEGEL_KEYS_DIR", "keys"));
         let generate_keys = boolean(&get, "ZEGEL_GENERATE_KEYS", true, &mut problems);
+        let allow_test_keys = boolean(&get, "ZEGEL_ALLOW_TEST_KEYS", false, &mut problems);
         let signing_key = get("ZEGEL_SIGNING_KEY");
         let jwt_algorithm = match get("ZEGEL_JWT_ALG").as_deref() {
             None | Some("EdDSA") | Some("eddsa") => JwtAlgorithm::EdDSA,
@@ -160,6 +164,7 @@ impl Settings {
                 database_url,
                 keys_dir,
                 generate_keys,
+                allow_test_keys,
                 signing_key,
                 jwt_algorithm,
                 issuer,

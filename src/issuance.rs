@@ -473,7 +473,10 @@ pub async fn issue_award(
         award: &record,
         recipient_salt: &salt,
         valid_from: issued_at,
-        awarded_date: issued_at,
+        // The learner earned it on the SIS's completion date; issuance may
+        // come much later. Edubadges has no field for it (contract fact 11),
+        // so the credential is where it survives.
+        awarded_date: record.completed_on().and_time(chrono::NaiveTime::MIN).and_utc(),
         valid_until: definition.valid_until(issued_at),
         status: Some(&status),
         public_base_url: &app.public_url,

@@ -77,12 +77,11 @@ impl std::fmt::Debug for Issuer {
 pub enum KeySetup {
     Loaded {
         count: usize,
+        /// Public test keys found in the directory and left unused.
+        ignored_test_keys: Vec<String>,
     },
-    /// No key was there; a development key was generated into this file.
-    Generated {
-        file: String,
-        key_id: String,
-    },
+    /// No usable key was there; a development key was generated into this file.
+    Generated { file: String, key_id: String, ignored_test_keys: Vec<String> },
 }
 
 impl Issuer {
@@ -92,14 +91,30 @@ impl Issuer {
     pub fn load(settings: &Settings) -> Result<(Self, KeySetup), IssuerError> {
         let dir = &settings.keys_dir;
         let mut loaded = if dir.exists() { keys::load_key_dir(dir)? } else { Vec::new() };
-        let mut setup = KeySetup::Loaded { count: loaded.len() };
+        // A fresh checkout's keys/ holds the committed test keys: anyone can
+        // sign with those, so a service only uses them when told to.
+        let mut ignored_test_keys = Vec::new();
+        if !settings.allow_test_keys {
+            loaded.retain(|k| {
+                let public = keys::is_public_test_key(k);
+                if public {
+                    ignored_test_keys.push(k.id().to_owned());
+                }
+                !public
+            });
+        }
+        let mut setup = KeySetup::Loaded { count: loaded.len(), ignored_test_keys: ignored_test_keys.clone() };
         if !loaded.iter().any(|k| k.kind() == KeyKind::Ed25519) {
             if !settings.generate_keys {
                 return Err(IssuerError::NoEd25519Key(dir.display().to_string()));
             }
             let key = keys::generate(KeyKind::Ed25519)?;
             let file = keys::write_new_key_file(dir, &key)?;
-            setup = KeySetup::Generated { file: file.display().to_string(), key_id: key.id().to_owned() };
+            setup = KeySetup::Generated {
+                file: file.display().to_string(),
+                key_id: key.id().to_owned(),
+                ignored_test_keys,
+            };
             loaded.push(key);
         }
         Self::new(settings, loaded).map(|issuer| (issuer, setup))
@@ -234,4 +249,50 @@ fn profile(settings: &Settings, id: &str) -> Result<IssuerProfile, IssuerError> 
         None => None,
     };
     Ok(IssuerProfile { id: id.to_owned(), name, url, email, brin, image })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn settings(dir: &Path, vars: &[(&str, &str)]) -> Settings {
+        let dir = dir.display().to_string();
+        Settings::from_lookup(|name| {
+            if name == "ZEGEL_KEYS_DIR" {
+                return Some(dir.clone());
+            }
+            vars.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
+        })
+        .unwrap()
+    }
+
+    fn dir_with_test_key() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("keys/test-ed25519.pem");
+        std::fs::copy(source, dir.path().join("test-ed25519.pem")).unwrap();
+        dir
+    }
+
+    #[test]
+    fn the_public_test_key_is_not_used_unless_allowed() {
+        let dir = dir_with_test_key();
+        let refused = Issuer::load(&settings(dir.path(), &[("ZEGEL_GENERATE_KEYS", "false")]));
+        assert!(matches!(refused, Err(IssuerError::NoEd25519Key(_))), "{refused:?}");
+
+        let (issuer, setup) = Issuer::load(&settings(dir.path(), &[])).unwrap();
+        let KeySetup::Generated { key_id, ignored_test_keys, .. } = setup else { panic!("{setup:?}") };
+        assert_eq!(ignored_test_keys, [keys::PUBLIC_TEST_KEY_IDS[0]]);
+        assert_eq!(issuer.id(), format!("did:key:{key_id}"));
+        assert!(!issuer.keys().iter().any(keys::is_public_test_key));
+    }
+
+    #[test]
+    fn tests_may_sign_with_the_public_test_key() {
+        let dir = dir_with_test_key();
+        let allowed = settings(dir.path(), &[("ZEGEL_GENERATE_KEYS", "false"), ("ZEGEL_ALLOW_TEST_KEYS", "true")]);
+        let (issuer, setup) = Issuer::load(&allowed).unwrap();
+        assert_eq!(setup, KeySetup::Loaded { count: 1, ignored_test_keys: vec![] });
+        assert_eq!(issuer.id(), format!("did:key:{}", keys::PUBLIC_TEST_KEY_IDS[0]));
+    }
 }

@@ -705,6 +705,17 @@ fn parse_multikey_json(text: &str) -> Result<SigningKey, KeyFormatError> {
 
 /// Loads every `*.pem` file in `dir`, in file-name order. A file that does not
 /// hold a usable key is an error naming it, as is the same key in two files.
+/// Key ids of the two keys committed in `keys/` (`keys/README.md`). Their
+/// private halves are public, so the service refuses to sign with them
+/// unless told it is a test (`ZEGEL_ALLOW_TEST_KEYS`).
+pub const PUBLIC_TEST_KEY_IDS: [&str; 2] =
+    ["z6Mkr5UhuaVny5R6s3S1KKtPDoJ8HsPqCRxBfVtq1NoiaFHL", "WND7RF6nBG1tHwUjDx8ztmXChNdyqjHrgQgMnLgyEeg"];
+
+/// Whether `key` is one of the committed public test keys.
+pub fn is_public_test_key(key: &SigningKey) -> bool {
+    PUBLIC_TEST_KEY_IDS.contains(&key.id())
+}
+
 pub fn load_key_dir(dir: &Path) -> Result<Vec<SigningKey>, KeyError> {
     let read_dir_error = |source| KeyError::ReadDir { path: dir.to_owned(), source };
     let mut paths = Vec::new();
