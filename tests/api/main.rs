@@ -13,4 +13,5 @@ mod helpers;
 
 mod achievements;
 mod auth;
+mod awards;
 mod ops;
