@@ -14,4 +14,5 @@ mod helpers;
 mod achievements;
 mod auth;
 mod awards;
+mod concurrency;
 mod ops;
