@@ -16,3 +16,4 @@ mod auth;
 mod awards;
 mod concurrency;
 mod ops;
+mod public;
