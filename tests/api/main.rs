@@ -15,5 +15,6 @@ mod achievements;
 mod auth;
 mod awards;
 mod concurrency;
+mod crash;
 mod ops;
 mod public;
