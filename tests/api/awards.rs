@@ -639,7 +639,72 @@ async fn bad_input_never_gets_a_500(backend: Backend) {
     app.assert_no_awards().await;
 }
 
+/// Definitions of each kind, and one with every optional field, each issue
+/// a credential that zegel's verifier accepts (status checked).
+async fn every_kind_of_definition_issues_a_credential_that_verifies(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    let minimal = |kind: &str, code: &str| {
+        json!({"type": kind, "name": format!("A {kind}"), "description": "What it is.", "criteria": "Done.",
+               "language": "en", "course_codes": [code]})
+    };
+    let mut full = microcredential();
+    let optional = json!({
+        "language": "en-GB",
+        "supervision_type": "supervised_online",
+        "institution": {"name": "Universiteit van Voorbeeld", "brin": "00ab"},
+        "image": "https://badges.uni.example.nl/images/data-literacy.png",
+        "education_program_identifiers": [12345, "67890"],
+        "tags": ["data", "literacy", "ééé"],
+        "validity_days": 365,
+        "alignments": [{"target_name": "ESCO: data analysis", "target_url": "https://esco.example.eu/skill/1",
+                        "target_code": "S1.2", "target_framework": "ESCO", "target_description": "Analyse data."}],
+        "participation_type": ["online", "onsite", "work_experience"],
+        "assessment_type": ["written_exam", "oral_exam", "portfolio_assessment"],
+        "learning_outcomes": ["One.", "Two.", "Three."],
+        "ects": "2.5",
+        "eqf_level": "5",
+        "nlqf_level": "5",
+        "course_codes": ["FULL-1"]
+    });
+    for (key, value) in optional.as_object().unwrap() {
+        full[key] = value.clone();
+    }
+    let definitions = [minimal("regular", "REG-1"), minimal("extra_curricular", "EXTRA-1"), microcredential(), full];
+    for (i, definition) in definitions.iter().enumerate() {
+        let created = app.post_achievement(definition).await.expect(201);
+        let code = definition["course_codes"][0].as_str().unwrap();
+        let mut body = award(&format!("kind-{i}"));
+        body["course_code"] = json!(code);
+        body["narrative"] = json!("Built a dashboard for the municipality & presented it.");
+        body["evidence_url"] = json!("https://portfolio.uni.example.nl/sam/dashboard");
+        if i == 0 {
+            // A record without a grade.
+            body["result"] = json!({"completed_on": "2026-01-31"});
+        }
+        let issued = app.post_award(&body).await.expect(201);
+        assert_eq!(issued["achievement_id"], created["id"]);
+        let url = issued["credential_url"].as_str().unwrap();
+        for jwt in [false, true] {
+            let report = app.verify(url, jwt).await;
+            assert_eq!(
+                report.verdict,
+                zegel::verification::Verdict::Valid,
+                "{code} (jwt {jwt}): {}",
+                report.to_json_pretty()
+            );
+        }
+        let document = app.fetch(url, None).await.expect(200);
+        if definition.get("validity_days").is_some() {
+            assert!(document["validUntil"].is_string(), "{code}: validity_days gives validUntil: {document}");
+        } else {
+            assert!(document.get("validUntil").is_none(), "{code}");
+        }
+    }
+    assert_eq!(app.assert_consistent().await, (4, 4));
+}
+
 crate::backend_tests!(
+    every_kind_of_definition_issues_a_credential_that_verifies,
     a_new_award_is_201_with_its_ids_public_urls_and_a_pending_push,
     the_same_record_posted_again_is_200_with_the_same_award,
     a_reused_record_id_with_other_content_is_409_and_nothing_changes,

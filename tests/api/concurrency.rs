@@ -167,10 +167,47 @@ async fn a_definition_edited_while_its_first_awards_are_issued_never_changes_und
     app.assert_consistent().await;
 }
 
+async fn two_instances_on_one_database_make_one_award_per_record_and_never_share_a_status_slot(backend: Backend) {
+    let Some(first) = spawn_app(backend).await else { return };
+    let second = first.second_instance().await;
+    first.define_microcredential().await;
+
+    // The same record at both instances at once.
+    let same = award("two-instances-same");
+    let bodies = vec![same; 10];
+    let (a, b) = tokio::join!(post_all(&first, &bodies), post_all(&second, &bodies));
+    let replies: Vec<&Reply> = a.iter().chain(&b).collect();
+    let statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
+    assert_eq!(statuses.iter().filter(|&&s| s == 201).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|&s| s == 201 || s == 200), "{statuses:?}");
+    let ids: HashSet<String> = replies.iter().map(|r| r.json()["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+
+    // Distinct records at both at once: each instance reserves status slots
+    // of its own from the shared lists.
+    let mine: Vec<Value> = (0..20).map(|i| award(&format!("two-instances-a-{i}"))).collect();
+    let theirs: Vec<Value> = (0..20).map(|i| award(&format!("two-instances-b-{i}"))).collect();
+    let (a, b) = tokio::join!(post_all(&first, &mine), post_all(&second, &theirs));
+    let mut slots = HashSet::new();
+    for reply in a.iter().chain(&b) {
+        let body = reply.expect(201);
+        let stored = first.stored_credential(body["credential_id"].as_str().unwrap()).await;
+        assert!(slots.insert(stored.status), "status slot {:?} used twice", stored.status);
+    }
+    assert_eq!(first.assert_consistent().await, (41, 41));
+    // Each serves what the other issued.
+    let from_second = b[0].json();
+    first
+        .fetch(&from_second["credential_url"].as_str().unwrap().replace(&second.address, &first.address), None)
+        .await
+        .expect(200);
+}
+
 crate::backend_tests!(
     many_identical_posts_at_once_make_exactly_one_award_and_one_credential,
     conflicting_posts_at_once_make_one_award_and_refuse_the_others,
     distinct_awards_at_once_each_get_their_own_credential_and_status_slot,
     definitions_racing_for_one_course_code_leave_exactly_one_owner,
     a_definition_edited_while_its_first_awards_are_issued_never_changes_under_a_credential,
+    two_instances_on_one_database_make_one_award_per_record_and_never_share_a_status_slot,
 );

@@ -16,11 +16,12 @@ use std::collections::HashMap;
 use std::io::{Read as _, Write as _};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, Once};
+use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 use zegel::app::App;
 use zegel::config::{LogFormat, Settings};
 use zegel::storage::CredentialRecord;
+use zegel::verification::{Report, StaticStatusLists, Verifier, VerifyOptions};
 use zegel::{http, issuance, telemetry};
 
 /// The request body limit the test apps run with (`ZEGEL_MAX_BODY_BYTES`):
@@ -205,7 +206,8 @@ pub struct TestApp {
     pub address: String,
     pub port: u16,
     /// The app's database (a second store on it: the app has its own pool).
-    pub db: TestStore,
+    /// Shared with [`TestApp::second_instance`]s.
+    pub db: Arc<TestStore>,
     pub http: reqwest::Client,
     /// Scope `admin`.
     pub admin_token: String,
@@ -215,7 +217,8 @@ pub struct TestApp {
     /// Scope `awards:read` only.
     pub reader_token: String,
     handle: ServerHandle,
-    keys: tempfile::TempDir,
+    keys: Arc<tempfile::TempDir>,
+    overrides: Vec<(String, String)>,
 }
 
 impl Drop for TestApp {
@@ -263,23 +266,10 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 /// [`spawn_app`] with some settings overridden (`("ZEGEL_…", "value")`).
 pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Option<TestApp> {
     init_logging();
-    let db = fresh_store(backend).await?;
-    let keys = test_key_dir();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let address = format!("http://127.0.0.1:{port}");
-    let mut env = base_env(keys.path());
-    env.insert("ZEGEL_LISTEN".into(), format!("127.0.0.1:{port}"));
-    env.insert("ZEGEL_PUBLIC_URL".into(), address.clone());
-    env.insert("DATABASE_URL".into(), db.url.clone());
-    for (name, value) in overrides {
-        env.insert((*name).to_owned(), (*value).to_owned());
-    }
-    let settings = Settings::from_lookup(|name| env.get(name).cloned()).unwrap();
-    let (app, _keys) = App::build(settings).await.unwrap();
-    let server = http::serve(actix_web::web::Data::new(app), listener).unwrap();
-    let handle = server.handle();
-    tokio::spawn(server);
+    let db = Arc::new(fresh_store(backend).await?);
+    let keys = Arc::new(test_key_dir());
+    let overrides: Vec<(String, String)> = overrides.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let (address, port, handle) = start_server(&db, keys.path(), &overrides).await;
 
     let token = |scopes: &[&str]| {
         let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
@@ -302,7 +292,28 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Opt
         reader_token,
         handle,
         keys,
+        overrides,
     })
+}
+
+/// Starts the HTTP service on `db` on a random port; returns its address, port and handle.
+async fn start_server(db: &TestStore, keys: &Path, overrides: &[(String, String)]) -> (String, u16, ServerHandle) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let address = format!("http://127.0.0.1:{port}");
+    let mut env = base_env(keys);
+    env.insert("ZEGEL_LISTEN".into(), format!("127.0.0.1:{port}"));
+    env.insert("ZEGEL_PUBLIC_URL".into(), address.clone());
+    env.insert("DATABASE_URL".into(), db.url.clone());
+    for (name, value) in overrides {
+        env.insert(name.clone(), value.clone());
+    }
+    let settings = Settings::from_lookup(|name| env.get(name).cloned()).unwrap();
+    let (app, _keys) = App::build(settings).await.unwrap();
+    let server = http::serve(actix_web::web::Data::new(app), listener).unwrap();
+    let handle = server.handle();
+    tokio::spawn(server);
+    (address, port, handle)
 }
 
 /// An HTTP client for loopback servers (never through a proxy).
@@ -325,6 +336,42 @@ impl TestApp {
 
     pub fn keys_dir(&self) -> PathBuf {
         self.keys.path().to_owned()
+    }
+
+    /// Another zegel instance on the same database and key (its own port,
+    /// pools and in-memory state; the same clients), as in a deployment
+    /// with several instances behind a load balancer.
+    pub async fn second_instance(&self) -> TestApp {
+        let (address, port, handle) = start_server(&self.db, self.keys.path(), &self.overrides).await;
+        TestApp {
+            address,
+            port,
+            db: self.db.clone(),
+            http: http_client(),
+            admin_token: self.admin_token.clone(),
+            writer_token: self.writer_token.clone(),
+            writer_client_id: self.writer_client_id.clone(),
+            reader_token: self.reader_token.clone(),
+            handle,
+            keys: self.keys.clone(),
+            overrides: self.overrides.clone(),
+        }
+    }
+
+    /// Fetches the credential at `credential_url` (JSON-LD, or the VC-JWT
+    /// with `jwt`) and its status list from this server, and verifies it
+    /// with zegel's verifier, status required.
+    pub async fn verify(&self, credential_url: &str, jwt: bool) -> Report {
+        let json = self.fetch(credential_url, Some("application/ld+json")).await;
+        assert_eq!(json.status, 200, "{credential_url}: {}", json.text());
+        let list_url = json.json()["credentialStatus"]["statusListCredential"].as_str().unwrap().to_owned();
+        let list = self.fetch(&list_url, None).await;
+        assert_eq!(list.status, 200, "{list_url}: {}", list.text());
+        let verifier =
+            Verifier::offline().with_status_lists(Arc::new(StaticStatusLists::new().with_list(list_url, list.body)));
+        let options = VerifyOptions { now: chrono::Utc::now(), require_status: true, require_open_badge: true };
+        let input = if jwt { self.fetch(&format!("{credential_url}.jwt"), None).await.body } else { json.body };
+        verifier.verify(&input, &options)
     }
 
     /// A request to `path` with an optional bearer token.

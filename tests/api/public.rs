@@ -262,7 +262,28 @@ async fn unknown_public_resources_are_json_404s(backend: Backend) {
     }
 }
 
+/// RFC 9110 §12.5.1: the quality values in `Accept` state the client's
+/// preference, and `q=0` means "not acceptable". Fails today:
+/// `http/public.rs` `representation` takes the first known type in the
+/// header and ignores `q`, so a client preferring JSON-LD over HTML, or
+/// refusing the VC-JWT outright, gets the other form.
+async fn quality_values_in_the_accept_header_are_honoured(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    let award = issued(&app).await;
+    let id = award["credential_id"].as_str().unwrap();
+    for (accept, media_type) in [
+        ("text/html;q=0.1, application/ld+json", "application/ld+json"),
+        ("application/vc+jwt;q=0, application/vc+ld+json", "application/vc+ld+json"),
+        ("application/ld+json;q=0.5, application/vc+jwt;q=0.9", "application/vc+jwt"),
+    ] {
+        let reply = app.get_credential(id, Some(accept)).await;
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.media_type(), media_type, "Accept: {accept}");
+    }
+}
+
 crate::backend_tests!(
+    quality_values_in_the_accept_header_are_honoured,
     the_credential_is_served_as_json_ld_jwt_or_html_by_accept_header_and_suffix,
     a_fetched_credential_verifies_with_the_status_list_the_server_publishes,
     zegel_verify_accepts_the_fetched_credential_given_the_fetched_status_list,
