@@ -248,8 +248,17 @@ async fn an_update_reports_unchanged_updated_or_new_version(backend: Backend) {
     let created = app.define_microcredential().await;
     let id = created["id"].as_str().unwrap();
 
-    // The same definition: nothing changes.
+    // The same definition: nothing changes. Also when spelled differently
+    // (numbers as text, a single value for a list, codes in another case of
+    // the vocabulary).
     let body = app.put_achievement(id, &microcredential()).await.expect(200);
+    assert_eq!((body["change"].as_str(), body["version"].as_i64()), (Some("unchanged"), Some(1)), "{body}");
+    let mut respelled = microcredential();
+    respelled["ects"] = json!("5");
+    respelled["eqf_level"] = json!("6");
+    respelled["nlqf_level"] = json!(6);
+    respelled["assessment_type"] = json!("Written_Exam");
+    let body = app.put_achievement(id, &respelled).await.expect(200);
     assert_eq!((body["change"].as_str(), body["version"].as_i64()), (Some("unchanged"), Some(1)), "{body}");
 
     // No awards yet: changed in place.

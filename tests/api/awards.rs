@@ -112,6 +112,11 @@ async fn the_same_record_posted_again_is_200_with_the_same_award(backend: Backen
     )
     .unwrap();
     variants.push(reordered);
+    // The achievement by id instead of by course code.
+    let mut by_id = award("repeat-1");
+    by_id.as_object_mut().unwrap().remove("course_code");
+    by_id["achievement_id"] = first["achievement_id"].clone();
+    variants.push(by_id);
 
     for variant in &variants {
         let reply = app.post_award(variant).await;

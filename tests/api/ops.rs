@@ -198,7 +198,29 @@ async fn logs_hold_request_and_award_ids_but_no_token_and_no_student_data(backen
     }
 }
 
+/// Label values must come from a bounded set, or anyone can make the
+/// metrics (and zegel's memory) grow without end. Fails today: `observe` in
+/// `http/mod.rs` records `req.method()` verbatim, and HTTP lets a client
+/// invent methods, so each made-up method becomes a new
+/// `zegel_http_requests_total` series, kept forever.
+async fn metrics_do_not_grow_with_methods_a_client_makes_up(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    for i in 0..20 {
+        let method = Method::from_bytes(format!("ZEGEL{i}").as_bytes()).unwrap();
+        let reply = app.send(app.request(method, &format!("/made-up/{i}"), None)).await;
+        assert_eq!(reply.status, 404);
+    }
+    let text = app.metrics().await.text();
+    let series: Vec<&str> = text.lines().filter(|l| l.starts_with("zegel_http_requests_total{")).collect();
+    assert!(
+        !series.iter().any(|line| line.contains("method=\"ZEGEL")),
+        "client-chosen methods became label values:\n{}",
+        series.join("\n")
+    );
+}
+
 crate::backend_tests!(
+    metrics_do_not_grow_with_methods_a_client_makes_up,
     health_says_ok,
     ready_reports_the_database_and_the_keys,
     metrics_count_requests_awards_and_signing_in_prometheus_format,
