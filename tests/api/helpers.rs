@@ -265,10 +265,25 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 
 /// [`spawn_app`] with some settings overridden (`("ZEGEL_…", "value")`).
 pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Option<TestApp> {
-    init_logging();
-    let db = Arc::new(fresh_store(backend).await?);
-    let keys = Arc::new(test_key_dir());
     let overrides: Vec<(String, String)> = overrides.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    spawn(fresh_store(backend).await?, overrides).await
+}
+
+/// A PostgreSQL app that reaches its database through a [`TcpProxy`] the
+/// test can cut (`None` without a test database, as [`spawn_app`]).
+pub async fn spawn_postgres_app_behind_a_proxy() -> Option<(TestApp, TcpProxy)> {
+    let db = fresh_store(Backend::Postgres).await?;
+    let (target, rewrite) = split_authority(&db.url);
+    let proxy = TcpProxy::start(target);
+    let url = rewrite(proxy.port);
+    let app = spawn(db, vec![("DATABASE_URL".into(), url)]).await?;
+    Some((app, proxy))
+}
+
+async fn spawn(db: TestStore, overrides: Vec<(String, String)>) -> Option<TestApp> {
+    init_logging();
+    let db = Arc::new(db);
+    let keys = Arc::new(test_key_dir());
     let (address, port, handle) = start_server(&db, keys.path(), &overrides).await;
 
     let token = |scopes: &[&str]| {
@@ -562,4 +577,97 @@ pub async fn raw_http(port: u16, request: Vec<u8>) -> (u16, String) {
     })
     .await
     .unwrap()
+}
+
+/// The `host:port` of a database URL, and a function giving the same URL
+/// with `127.0.0.1:<port>` there instead.
+fn split_authority(url: &str) -> (std::net::SocketAddr, impl Fn(u16) -> String + use<>) {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let (user, host_port) = match authority.rsplit_once('@') {
+        Some((user, host_port)) => (format!("{user}@"), host_port.to_owned()),
+        None => (String::new(), authority.to_owned()),
+    };
+    let host_port = if host_port.contains(':') { host_port } else { format!("{host_port}:5432") };
+    let target = std::net::ToSocketAddrs::to_socket_addrs(&host_port).unwrap().next().unwrap();
+    let (scheme, tail) = (scheme.to_owned(), tail.to_owned());
+    (target, move |port| format!("{scheme}://{user}127.0.0.1:{port}{tail}"))
+}
+
+/// A TCP proxy on loopback to `target`, which the test can cut: while cut,
+/// open connections are closed and new ones are closed as soon as they are
+/// accepted, as when the network to the database fails.
+pub struct TcpProxy {
+    pub port: u16,
+    state: Arc<ProxyState>,
+}
+
+#[derive(Default)]
+struct ProxyState {
+    cut: std::sync::atomic::AtomicBool,
+    stopped: std::sync::atomic::AtomicBool,
+    open: Mutex<Vec<std::net::TcpStream>>,
+}
+
+impl TcpProxy {
+    pub fn start(target: std::net::SocketAddr) -> Self {
+        use std::sync::atomic::Ordering;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let state = Arc::new(ProxyState::default());
+        let shared = state.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                if shared.stopped.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(client) = client else { continue };
+                if shared.cut.load(Ordering::SeqCst) {
+                    let _ = client.shutdown(std::net::Shutdown::Both);
+                    continue;
+                }
+                let Ok(server) = std::net::TcpStream::connect(target) else {
+                    let _ = client.shutdown(std::net::Shutdown::Both);
+                    continue;
+                };
+                if let Ok(mut open) = shared.open.lock() {
+                    open.extend([client.try_clone().unwrap(), server.try_clone().unwrap()]);
+                }
+                for (mut from, mut to) in [(client.try_clone().unwrap(), server.try_clone().unwrap()), (server, client)]
+                {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                        let _ = from.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Self { port, state }
+    }
+
+    /// Closes every open connection and refuses (closes) new ones.
+    pub fn cut(&self) {
+        self.state.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Ok(mut open) = self.state.open.lock() {
+            for stream in open.drain(..) {
+                let _ = stream.shutdown(std::net::Shutdown::Both);
+            }
+        }
+    }
+
+    /// Passes connections through again.
+    pub fn restore(&self) {
+        self.state.cut.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for TcpProxy {
+    fn drop(&mut self) {
+        self.cut();
+        self.state.stopped.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wakes the accept loop so that it sees `stopped`.
+        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
+    }
 }

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, reason = "tests: a panic is the failure report")]
 
 use crate::common::Backend;
-use crate::helpers::{TEST_KEY_DID, award, captured_logs, spawn_app};
+use crate::helpers::{TEST_KEY_DID, award, captured_logs, spawn_app, spawn_postgres_app_behind_a_proxy};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -227,3 +227,33 @@ crate::backend_tests!(
     every_response_carries_a_request_id_and_a_sane_one_from_the_caller_is_kept,
     logs_hold_request_and_award_ids_but_no_token_and_no_student_data,
 );
+
+/// /ready follows the database: not ready (503) while PostgreSQL cannot be
+/// reached, ready again when it can. Meanwhile /health stays up, and API
+/// and public requests that need the database get a JSON 503, never a 500.
+/// (PostgreSQL only: an SQLite file cannot become unreachable this way.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_ready_follows_the_database_and_requests_get_503_while_it_is_unreachable() {
+    let Some((app, proxy)) = spawn_postgres_app_behind_a_proxy().await else { return };
+    app.define_microcredential().await;
+    let issued = app.issue("unreachable-1").await;
+    app.ready().await.expect(200);
+
+    proxy.cut();
+    let ready = app.ready().await;
+    let body = ready.expect(503);
+    assert_eq!(
+        (body["status"].as_str(), body["database"].as_str()),
+        (Some("not_ready"), Some("unavailable")),
+        "{body}"
+    );
+    app.health().await.expect(200);
+    app.post_award(&award("unreachable-2")).await.expect_error(503, "unavailable");
+    app.find_award("unreachable-1").await.expect_error(503, "unavailable");
+    app.fetch(issued["credential_url"].as_str().unwrap(), None).await.expect_error(503, "unavailable");
+
+    proxy.restore();
+    app.ready().await.expect(200);
+    app.issue("unreachable-2").await;
+    assert_eq!(app.assert_consistent().await, (2, 2));
+}
