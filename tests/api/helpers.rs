@@ -229,8 +229,8 @@ impl Drop for TestApp {
     }
 }
 
-/// The environment a test app is configured with (without the database and
-/// the port, which [`spawn_app_with`] adds).
+/// The environment a test app is configured with (without the database, the
+/// port and the public URL, which `start_server` adds).
 pub fn base_env(keys_dir: &Path) -> HashMap<String, String> {
     [
         ("ZEGEL_KEYS_DIR", keys_dir.display().to_string()),
@@ -266,7 +266,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 /// [`spawn_app`] with some settings overridden (`("ZEGEL_…", "value")`).
 pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Option<TestApp> {
     let overrides: Vec<(String, String)> = overrides.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-    spawn(fresh_store(backend).await?, overrides).await
+    Some(spawn(fresh_store(backend).await?, overrides).await)
 }
 
 /// A PostgreSQL app that reaches its database through a [`TcpProxy`] the
@@ -276,11 +276,12 @@ pub async fn spawn_postgres_app_behind_a_proxy() -> Option<(TestApp, TcpProxy)> 
     let (target, rewrite) = split_authority(&db.url);
     let proxy = TcpProxy::start(target);
     let url = rewrite(proxy.port);
-    let app = spawn(db, vec![("DATABASE_URL".into(), url)]).await?;
+    let app = spawn(db, vec![("DATABASE_URL".into(), url)]).await;
     Some((app, proxy))
 }
 
-async fn spawn(db: TestStore, overrides: Vec<(String, String)>) -> Option<TestApp> {
+/// A service on `db` with the test key and three clients.
+async fn spawn(db: TestStore, overrides: Vec<(String, String)>) -> TestApp {
     init_logging();
     let db = Arc::new(db);
     let keys = Arc::new(test_key_dir());
@@ -295,12 +296,11 @@ async fn spawn(db: TestStore, overrides: Vec<(String, String)>) -> Option<TestAp
     let admin_token = token(&["admin"]).await.token;
     let writer = token(&["awards:write", "awards:read"]).await;
     let reader_token = token(&["awards:read"]).await.token;
-    let http = http_client();
-    Some(TestApp {
+    TestApp {
         address,
         port,
         db,
-        http,
+        http: http_client(),
         admin_token,
         writer_token: writer.token,
         writer_client_id: writer.client.client_id,
@@ -308,7 +308,7 @@ async fn spawn(db: TestStore, overrides: Vec<(String, String)>) -> Option<TestAp
         handle,
         keys,
         overrides,
-    })
+    }
 }
 
 /// Starts the HTTP service on `db` on a random port; returns its address, port and handle.
