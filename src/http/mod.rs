@@ -65,7 +65,13 @@ async fn observe(
         .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let method = req.method().to_string();
+    // A metric label: methods a client makes up are counted together, so
+    // they cannot add series without end.
+    let method = match req.method().as_str() {
+        known @ ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") => known,
+        _ => "OTHER",
+    }
+    .to_owned();
     let public = !req.path().starts_with("/api/");
     let app = req.app_data::<web::Data<App>>().cloned();
     let span = tracing::info_span!("request", request_id = %request_id);

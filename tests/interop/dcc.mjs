@@ -12,10 +12,14 @@
 // and answers 404 to every other URL (recorded in `offlineMisses`). No request leaves the
 // process. Status lists are therefore reported by DCC as "not found" (we treat that as "not
 // checked"); the issuer-registry step is run with no registries.
+//
+// In server mode (loader.mjs `useServer`, verify.mjs --server URL) URLs on the zegel server
+// under test are passed through to it (its context, status lists, …), and nowhere else: then
+// the revocation step must find the status list and pass (`requireStatus`).
 
 import {readFileSync} from 'node:fs';
 import path from 'node:path';
-import {bundledDocument, SHARED_DIR} from './loader.mjs';
+import {bundledDocument, onServer, serverFetch, SHARED_DIR} from './loader.mjs';
 
 const SCHEMA_BASE = 'https://purl.imsglobal.org/spec/ob/v3p0/schema/json/';
 const SCHEMAS = new Map(
@@ -33,6 +37,10 @@ export const offlineMisses = [];
 globalThis.fetch = async function offlineFetch(input) {
   const url = typeof input === 'string' ? input :
     input instanceof URL ? input.href : input?.url;
+  if(onServer(url)) {
+    const accept = input instanceof Request ? input.headers.get('accept') ?? undefined : undefined;
+    return serverFetch(url, accept);
+  }
   const document = bundledDocument(url) ?? structuredClone(SCHEMAS.get(url));
   if(document === undefined) {
     offlineMisses.push(url);
@@ -57,9 +65,11 @@ function describe(entry) {
 
 /**
  * Verifies one credential with verifier-core. ok = no fatal error and the signature step
- * valid; expiration must not be invalid. Status and registry results are reported only.
+ * valid; expiration must not be invalid. Registry results are reported only; the revocation
+ * step is reported only, unless `requireStatus` (then it must be valid: list found, signature
+ * checked, bit not set).
  */
-export async function verifyWithDcc(credential) {
+export async function verifyWithDcc(credential, {requireStatus = false} = {}) {
   const missesBefore = offlineMisses.length;
   // verifier-core (ajv, the registry client) talks on the console; keep that out of our output
   // and show it only when the credential is rejected.
@@ -98,6 +108,14 @@ export async function verifyWithDcc(credential) {
   }
   if(expiration && expiration.valid === false) {
     return {ok: false, reason: `expired${missText}`};
+  }
+  const status = step('revocation_status');
+  if(requireStatus && (!status || status.valid !== true)) {
+    return {
+      ok: false,
+      reason: `revocation_status ${status ? describe(status) : 'missing'}` +
+        `${status?.error?.message ? ` (${status.error.message})` : ''}${missText}`
+    };
   }
   const parts = log.map(describe);
   const schema = (result.additionalInformation ?? []).find(e => e.id === 'schema_check');

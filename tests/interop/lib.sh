@@ -1,6 +1,7 @@
 # Shared setup and helpers of run.sh and edge.sh (sourced, not run).
 # Sets HERE, ROOT, ZEGEL, SHARED, TMP (removed on exit); runs `npm ci` unless
-# INTEROP_SKIP_NPM_CI=1; defines the expectation helpers and the PASSED/FAILED/GAPS counters.
+# INTEROP_SKIP_NPM_CI=1; defines the expectation helpers and the PASSED/FAILED/GAPS counters,
+# and the helpers that run `zegel serve` (stopped on exit).
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -19,6 +20,7 @@ SHARED="$(cd "$SHARED" && pwd)"
 export ZEGEL_SHARED_DIR="$SHARED"
 command -v node >/dev/null || die "node is not installed (Node.js >= 20 is required)"
 command -v npm >/dev/null || die "npm is not installed"
+command -v curl >/dev/null || die "curl is not installed"
 NODE_MAJOR="$(node -p 'process.versions.node.split(".")[0]')"
 (( NODE_MAJOR >= 20 )) || die "Node.js >= 20 is required, found $(node --version)"
 
@@ -35,7 +37,9 @@ fi
 echo "interop: node $(node --version), zegel $("$ZEGEL" --version 2>/dev/null | awk '{print $NF}'), npm ci took $((SECONDS - START))s"
 
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/zegel-interop.XXXXXX")"
-trap 'rm -rf "$TMP"' EXIT
+SERVER_PID=""
+cleanup() { stop_zegel_server; rm -rf "$TMP"; }
+trap cleanup EXIT
 PASSED=0 FAILED=0 GAPS=0
 
 ok()  { PASSED=$((PASSED + 1)); printf '  ok    %s\n' "$1"; }
@@ -116,6 +120,76 @@ jedit() {
 }
 jget() { node -e 'const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
     console.log(new Function("c", "return " + process.argv[2])(c));' "$1" "$2"; }
+
+# ---- zegel serve --------------------------------------------------------------------------
+
+# A loopback port that was free a moment ago.
+free_port() {
+    node -e 'const s = require("net").createServer();
+      s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
+}
+# service_env CMD… : runs CMD with the environment of the server started by start_zegel_server.
+service_env() { env "${SERVICE_ENV[@]}" "$@"; }
+# start_zegel_server DIR : `zegel serve` on a free loopback port, with a SQLite database and a
+# fresh Ed25519 key in DIR; sets SERVER_URL, SERVER_PID, SERVICE_ENV and waits until /ready
+# answers 200 (polling; gives up after 30 s or when the process exits). A failure is a failed
+# expectation (returns 1).
+start_zegel_server() {
+    local dir="$1" port attempt i
+    mkdir -p "$dir"
+    if ! "$ZEGEL" keys generate --dir "$dir/keys" --json > "$dir/key.json" 2>"$dir/err"; then
+        bad "zegel keys generate --dir (the service's key)" "$(cat "$dir/err")"; return 1
+    fi
+    for attempt in 1 2 3; do
+        port="$(free_port)"
+        SERVER_URL="http://127.0.0.1:$port"
+        SERVICE_ENV=(DATABASE_URL="sqlite:$dir/zegel.db" ZEGEL_KEYS_DIR="$dir/keys" ZEGEL_GENERATE_KEYS=false
+            ZEGEL_LISTEN="127.0.0.1:$port" ZEGEL_PUBLIC_URL="$SERVER_URL" ZEGEL_INSTITUTION_BRIN=21PB
+            ZEGEL_ISSUER_NAME="zegel interop" ZEGEL_LOG=info ZEGEL_LOG_FORMAT=json ZEGEL_WORKERS=2)
+        # Not through service_env: $! must be the server itself (env execs it).
+        env "${SERVICE_ENV[@]}" "$ZEGEL" serve > "$dir/serve.log" 2>&1 &
+        SERVER_PID=$!
+        for ((i = 0; i < 300; i++)); do
+            if curl -fsS --noproxy '*' -o /dev/null "$SERVER_URL/ready" 2>/dev/null; then
+                return 0
+            fi
+            if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+                wait "$SERVER_PID" 2>/dev/null
+                SERVER_PID=""
+                # The port was taken in the meantime: try another.
+                grep -q 'cannot listen' "$dir/serve.log" && continue 2
+                bad "zegel serve exited" "$(tail -n 20 "$dir/serve.log")"; return 1
+            fi
+            sleep 0.1
+        done
+        bad "zegel serve did not answer /ready within 30 s" "$(tail -n 20 "$dir/serve.log")"; return 1
+    done
+    bad "zegel serve found no free port" "$(tail -n 20 "$dir/serve.log")"; return 1
+}
+# stop_zegel_server : SIGTERM (graceful), SIGKILL after 10 s.
+stop_zegel_server() {
+    [[ -n "${SERVER_PID:-}" ]] || return 0
+    local i
+    kill "$SERVER_PID" 2>/dev/null
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -9 "$SERVER_PID" 2>/dev/null
+    wait "$SERVER_PID" 2>/dev/null
+    SERVER_PID=""
+}
+# api METHOD PATH BODY-FILE OUT : a JSON request to the server's API with $TOKEN; prints the
+# HTTP status (000 when there was no answer), the body goes to OUT.
+api() {
+    curl -sS --noproxy '*' -o "$4" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $TOKEN" \
+        -H 'Content-Type: application/json' --data-binary "@$3" "$SERVER_URL$2" 2>>"$TMP/curl.err"
+}
+# fetch URL ACCEPT OUT : GET from the server (loopback only, no redirects); fails on HTTP errors.
+fetch() {
+    case "$1" in "$SERVER_URL"/*) ;; *) echo "fetch: $1 is not on $SERVER_URL" >&2; return 1;; esac
+    curl -fsS --noproxy '*' -H "Accept: $2" -o "$3" "$1"
+}
 
 # summary : the closing lines; returns non-zero when an expectation failed.
 summary() {

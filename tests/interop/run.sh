@@ -4,6 +4,9 @@
 #
 #   tests/interop/run.sh            (from the repo root, after `cargo build`)
 #
+# Section 6 starts `zegel serve` on a free loopback port (temporary SQLite database and key) and
+# verifies what it issues over HTTP; the server is stopped on exit.
+#
 # Environment:
 #   ZEGEL             zegel binary (default: target/debug/zegel under the repo root)
 #   ZEGEL_SHARED_DIR  the shared test data (default: ../shared beside the repo root)
@@ -125,6 +128,96 @@ if sign "$TMP/rs256.jwt" --format jwt --key keys/test-rsa.pem --verification-met
         --jwk keys/test-rsa.pem "$TMP/rs256.jwt"
     jwks_of keys/test-rsa.pem "$TEST_RSA_KID" "$TMP/test-rsa.jwks"
     zegel_verify_rsa_jwt "zegel verify: RS256 VC-JWT" "$TMP/rs256.jwt" "$TMP/test-rsa.jwks"
+fi
+
+# ---------------------------------------------------------------------------------------------
+section "6. The service: zegel serve issues over HTTP; the credential verifies from its URL"
+# Independent verifiers get only zegel's public endpoints: verify.mjs --server lets the document
+# loader fetch from this server alone (context, status list), besides the bundled third-party
+# contexts and did:key.
+SVC="$TMP/service"
+if start_zegel_server "$SVC"; then
+    ok "zegel serve is ready at $SERVER_URL (SQLite database, fresh key, /ready polled)"
+    SERVER_DID="$(jget "$SVC/key.json" c.did_key)"
+    if service_env "$ZEGEL" clients create --name interop --scopes admin --json > "$SVC/client.json" 2>"$SVC/err"; then
+        TOKEN="$(jget "$SVC/client.json" c.token)"
+        ok "zegel clients create --json: a bearer token for the admin scope"
+    else
+        TOKEN=""
+        bad "zegel clients create --json" "$(cat "$SVC/err")"
+    fi
+    cat > "$SVC/achievement.json" <<'JSON'
+{"type": "micro_credential", "name": "Data Literacy for Professionals",
+ "description": "Working with data in a professional context: collecting, cleaning, analysing and presenting.",
+ "criteria": "Passed the written exam and the final assignment.",
+ "learning_outcomes": ["Analyses a data set and reports the findings to a non-expert audience."],
+ "ects": 5, "eqf_level": 6, "nlqf_level": "6", "assessment_type": ["written_exam"],
+ "participation_type": ["blended"], "identity_checked": true, "assessment_supervised": true,
+ "quality_assurance": {"name": "NVAO accreditation", "url": "https://example.org/qa",
+                       "description": "The programme is accredited by the NVAO."},
+ "language": "nl", "course_codes": ["MC-DATA-26"], "edubadges_badgeclass": "vqjqdus9RwGVlcvJ7KtDcQ"}
+JSON
+    cat > "$SVC/award.json" <<'JSON'
+{"source_record_id": "osiris-2026-000123", "course_code": "MC-DATA-26",
+ "learner": {"eppn": "1234567@uni.example.nl", "email": "sam@student.uni.example.nl", "given_name": "Zoë",
+             "surname_prefix": "de", "surname": "Vries 🎓", "student_number": "1234567"},
+ "result": {"grade": "8.5", "completed_on": "2026-06-30"}, "evidence_url": null}
+JSON
+    status="$(api POST /api/v1/achievements "$SVC/achievement.json" "$SVC/achievement.out")"
+    if [[ "$status" == 201 ]]; then ok "POST /api/v1/achievements: 201 (version $(jget "$SVC/achievement.out" c.version))"
+    else bad "POST /api/v1/achievements: HTTP $status, want 201" "$(cat "$SVC/achievement.out" 2>/dev/null)"; fi
+    status="$(api POST /api/v1/awards "$SVC/award.json" "$SVC/award.out")"
+    if [[ "$status" == 201 ]]; then
+        CREDENTIAL_URL="$(jget "$SVC/award.out" c.credential_url)"
+        JWT_URL="$(jget "$SVC/award.out" c.credential_jwt_url)"
+        ok "POST /api/v1/awards: 201, credential at $CREDENTIAL_URL"
+    else
+        CREDENTIAL_URL=""
+        bad "POST /api/v1/awards: HTTP $status, want 201" "$(cat "$SVC/award.out" 2>/dev/null; cat "$TMP/curl.err" 2>/dev/null)"
+    fi
+    if [[ -n "$CREDENTIAL_URL" ]] && fetch "$CREDENTIAL_URL" application/ld+json "$SVC/credential.json" \
+            && fetch "$JWT_URL" application/vc+jwt "$SVC/credential.jwt"; then
+        ok "fetched the credential from its URL (JSON-LD and .jwt)"
+        ISSUER="$(jget "$SVC/credential.json" c.issuer.id)"
+        if [[ "$ISSUER" == "$SERVER_DID" ]]; then ok "its issuer is the server's key ($ISSUER)"
+        else bad "its issuer $ISSUER is the server's key $SERVER_DID"; fi
+        js_accepts "JS: @digitalbazaar/vc + DCC accept it, loading only from the server (context, status list); DCC's revocation step finds the list" \
+            --server "$SERVER_URL" --dcc "$SVC/credential.json"
+        js_accepts "JS: jose accepts the VC-JWT (key from the did:key kid)" --server "$SERVER_URL" "$SVC/credential.jwt"
+        if fetch "$SERVER_URL/.well-known/jwks.json" application/json "$SVC/jwks.json"; then
+            node -e 'const fs = require("fs"); const jwks = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+              fs.writeFileSync(process.argv[2], JSON.stringify(jwks.keys[0]));' "$SVC/jwks.json" "$SVC/jwk.json"
+            js_accepts "JS: jose accepts the VC-JWT with the key from the server's /.well-known/jwks.json" \
+                --server "$SERVER_URL" --jwk "$SVC/jwk.json" "$SVC/credential.jwt"
+        else
+            bad "GET /.well-known/jwks.json"
+        fi
+        ACHIEVEMENT_URL="$(jget "$SVC/credential.json" c.credentialSubject.achievement.id)"
+        if fetch "$ACHIEVEMENT_URL" application/ld+json "$SVC/achievement-published.json" \
+                && [[ "$(jget "$SVC/achievement-published.json" c.name)" == "$(jget "$SVC/credential.json" c.credentialSubject.achievement.name)" ]]; then
+            ok "the achievement the credential names is published at its id ($ACHIEVEMENT_URL)"
+        else
+            bad "the achievement the credential names is published at its id ($ACHIEVEMENT_URL)"
+        fi
+        LIST_URL="$(jget "$SVC/credential.json" c.credentialStatus.statusListCredential)"
+        if fetch "$LIST_URL" application/vc+ld+json "$SVC/status-list.json"; then
+            zegel_verify "zegel verify --require-status (status list fetched from $LIST_URL): valid" 0 \
+                "$SVC/credential.json" --require-status --status-list "$LIST_URL=$SVC/status-list.json"
+            zegel_verify "zegel verify --require-status: the VC-JWT is valid" 0 \
+                "$SVC/credential.jwt" --require-status --status-list "$LIST_URL=$SVC/status-list.json"
+        else
+            bad "GET $LIST_URL (the credential's status list)"
+        fi
+        # Controls: the served bytes changed, and a loader that may not reach this server.
+        jedit "$SVC/credential.json" "$SVC/tampered.json" "c.credentialSubject.achievement.name = 'Doctor of Medicine'"
+        js_rejects "JS: the fetched credential, tampered, is rejected by both verifiers" 'signature' \
+            --server "$SERVER_URL" --dcc "$SVC/tampered.json"
+        js_rejects "JS: without the server (another origin allowed) zegel's context cannot be loaded" \
+            'InvalidUrl|signature|refuses' --server "http://127.0.0.1:9" --dcc "$SVC/credential.json"
+    elif [[ -n "$CREDENTIAL_URL" ]]; then
+        bad "fetch $CREDENTIAL_URL"
+    fi
+    stop_zegel_server
 fi
 
 # ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Verifies credentials with independent JavaScript verifiers, fully offline.
 //
-//   node verify.mjs [--dcc] [--proof-only] [--jwk FILE] FILE...
+//   node verify.mjs [--server URL] [--dcc] [--proof-only] [--jwk FILE] FILE...
 //
 // Each FILE is either a JSON credential with an embedded Data Integrity proof, or a compact
 // VC-JWT. Per file: "PASS <file> [kind]" or "FAIL <file> [kind]", then one indented line per
@@ -19,15 +19,23 @@
 //   --dcc: also run the Digital Credentials Consortium verifier (@digitalcredentials/
 //     verifier-core) on each Data Integrity file and require its signature step to pass. See
 //     dcc.mjs for how it is kept offline.
+//   --server URL: the credentials come from the zegel server at URL, and the document loader may
+//     fetch from that server (and only from it; see loader.mjs): zegel's context, status lists,
+//     achievements. Revocation status is then checked for real: @digitalbazaar/vc gets a
+//     BitstringStatusList check (the list fetched from the server, its own proof verified, its
+//     issuer = the credential's, the bit at statusListIndex clear), and DCC's revocation step
+//     must pass.
 //   VC-JWT: jose compactVerify with the public key from the preceding `--jwk FILE` (a public
 //     JWK, `zegel keys generate --json` output, or a PEM private/public key), or else resolved
 //     from a did:key `kid`; then the OB 3.0 claim checks (iss, jti, nbf, sub, exp) against the
 //     credential in the payload, and a safe-mode expansion of that credential.
 //
-// The document loader (loader.mjs) serves only bundled contexts and did:key; it never fetches.
+// The document loader (loader.mjs) serves only bundled contexts and did:key; it never fetches,
+// except from the one --server.
 
 import {readFileSync} from 'node:fs';
 import {createPrivateKey, createPublicKey} from 'node:crypto';
+import {gunzipSync} from 'node:zlib';
 import * as vc from '@digitalbazaar/vc';
 import jsigs from 'jsonld-signatures';
 import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
@@ -35,7 +43,7 @@ import {cryptosuite as eddsaRdfc2022} from '@digitalbazaar/eddsa-rdfc-2022-crypt
 import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey';
 import jsonld from 'jsonld';
 import * as jose from 'jose';
-import {documentLoader, resolveDidKey} from './loader.mjs';
+import {documentLoader, fetchedFromServer, resolveDidKey, serverOrigin, useServer} from './loader.mjs';
 
 const JWT_RE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 // JWT registered claims that sit beside the credential in an OB 3.0 VC-JWT payload.
@@ -47,7 +55,7 @@ function usage(message) {
   if(message) {
     console.error(`verify.mjs: ${message}`);
   }
-  console.error('usage: node verify.mjs [--dcc] [--proof-only] [--jwk FILE] FILE... ' +
+  console.error('usage: node verify.mjs [--server URL] [--dcc] [--proof-only] [--jwk FILE] FILE... ' +
     '(--jwk applies to the JWT files after it)');
   process.exit(2);
 }
@@ -106,6 +114,54 @@ async function expandSafe(document) {
   }
 }
 
+// ---- Status (server mode) ----------------------------------------------------------------
+
+// Checks every BitstringStatusListEntry of `credential` against the list credential the zegel
+// server publishes. Returns {verified, notes}; a list that cannot be had or checked throws.
+async function checkBitstringStatus(credential, suite) {
+  const notes = [];
+  for(const entry of [].concat(credential.credentialStatus ?? [])) {
+    if(entry.type !== 'BitstringStatusListEntry') {
+      throw new Fail(`status type ${JSON.stringify(entry.type)} is not BitstringStatusListEntry`);
+    }
+    const url = entry.statusListCredential;
+    const {document: list} = await documentLoader(url);
+    const listResult = await vc.verifyCredential({
+      credential: structuredClone(list), suite, documentLoader,
+      checkStatus: async () => ({verified: true})
+    });
+    if(!listResult.verified) {
+      throw new Fail(`status list ${url} does not verify: ${errorText(listResult.error)}`);
+    }
+    if(list.id !== url) {
+      throw new Fail(`status list at ${url} has id ${JSON.stringify(list.id)}`);
+    }
+    if(issuerId(list) !== issuerId(credential)) {
+      throw new Fail(`status list issuer ${issuerId(list)} != credential issuer ${issuerId(credential)}`);
+    }
+    const subject = list.credentialSubject ?? {};
+    if(subject.type !== 'BitstringStatusList' || subject.statusPurpose !== entry.statusPurpose) {
+      throw new Fail(`status list ${url} is a ${subject.type} for ${subject.statusPurpose}, ` +
+        `not a BitstringStatusList for ${entry.statusPurpose}`);
+    }
+    if(typeof subject.encodedList !== 'string' || !subject.encodedList.startsWith('u')) {
+      throw new Fail(`status list ${url}: encodedList is not multibase base64url`);
+    }
+    const bits = gunzipSync(Buffer.from(subject.encodedList.slice(1), 'base64url'));
+    const index = Number(entry.statusListIndex);
+    if(!Number.isSafeInteger(index) || index < 0 || index >= bits.length * 8) {
+      throw new Fail(`statusListIndex ${entry.statusListIndex} is outside the list (${bits.length * 8} entries)`);
+    }
+    // Bit 0 is the left-most bit of the first byte.
+    if((bits[index >> 3] >> (7 - (index & 7))) & 1) {
+      return {verified: false, error: new Fail(`${entry.statusPurpose}: bit ${index} of ${url} is set`)};
+    }
+    notes.push(`${entry.statusPurpose} bit ${index} of ${url} is clear (${bits.length * 8} entries, ` +
+      'list proof verified)');
+  }
+  return {verified: true, notes};
+}
+
 // ---- Data Integrity ----------------------------------------------------------------------
 
 let dcc; // loaded lazily, only with --dcc
@@ -147,14 +203,21 @@ async function verifyDataIntegrity(credential, {useDcc, proofOnly}) {
         '(proof only: issuer not checked)';
     }
     let statusSeen = false;
+    let statusNotes = [];
     const result = await vc.verifyCredential({
       credential: structuredClone(credential),
       suite,
       documentLoader,
-      // The harness is offline, so status lists are not dereferenced; say so in the output.
+      // Offline, status lists are not dereferenced (say so in the output); with --server they
+      // are fetched from the server and checked.
       checkStatus: async () => {
         statusSeen = true;
-        return {verified: true};
+        if(!serverOrigin()) {
+          return {verified: true};
+        }
+        const status = await checkBitstringStatus(credential, suite);
+        statusNotes = status.notes ?? [];
+        return status;
       }
     });
     if(!result.verified) {
@@ -169,13 +232,17 @@ async function verifyDataIntegrity(credential, {useDcc, proofOnly}) {
       }
       throw new Fail([...new Set(reasons)].join('; ') || 'not verified');
     }
-    return `${proofs.length} eddsa-rdfc-2022 proof(s) by ${by} verified, issuer = controller` +
+    if(serverOrigin() && credential.credentialStatus && !statusNotes.length) {
+      throw new Fail('the credential has a status but it was not checked');
+    }
+    const status = serverOrigin() ? statusNotes.map(n => `, status: ${n}`).join('') :
       (statusSeen ? ', status not checked (offline)' : '');
+    return `${proofs.length} eddsa-rdfc-2022 proof(s) by ${by} verified, issuer = controller` + status;
   }));
   if(useDcc) {
     verdicts.push(await run('DCC verifier-core', async () => {
       dcc ??= await import('./dcc.mjs');
-      const verdict = await dcc.verifyWithDcc(credential);
+      const verdict = await dcc.verifyWithDcc(credential, {requireStatus: Boolean(serverOrigin())});
       if(!verdict.ok) {
         throw new Fail(verdict.reason);
       }
@@ -347,6 +414,15 @@ async function main(argv) {
       } catch(e) {
         usage(e.message);
       }
+    } else if(arg === '--server') {
+      if(i + 1 >= argv.length) {
+        usage('--server needs a URL');
+      }
+      try {
+        useServer(argv[++i]);
+      } catch(e) {
+        usage(e.message);
+      }
     } else if(arg === '--proof-only') {
       proofOnly = true;
     } else if(arg === '--dcc') {
@@ -378,6 +454,9 @@ async function main(argv) {
       line = `FAIL ${file}: ${e instanceof Fail ? e.message : `unexpected error: ${e.stack || e}`}`;
     }
     console.log(line);
+  }
+  if(serverOrigin()) {
+    console.log(`fetched from the zegel server: ${[...new Set(fetchedFromServer)].join(', ') || 'nothing'}`);
   }
   return failed ? 1 : 0;
 }
