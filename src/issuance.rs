@@ -183,11 +183,14 @@ fn validate_achievement(app: &App, mut input: AchievementInput) -> Result<ValidA
         input.definition.institution =
             Some(InstitutionInput { name: Some(app.settings.issuer.name.clone()), brin: Some(brin.clone()) });
     }
-    let mut problems = input.shape_problems;
+    let shape = input.shape_problems;
+    let mut problems = shape.clone();
     let definition = match MicrocredentialDefinition::parse(input.definition) {
         Ok(d) => Some(d),
         Err(errors) => {
-            for e in errors.iter() {
+            // A field whose JSON type was wrong reads as missing to the
+            // domain; its shape problem already says what is wrong.
+            for e in errors.iter().filter(|e| !shape.covers(&e.field)) {
                 let message = if e.field == "institution" {
                     format!("{} (or configure ZEGEL_INSTITUTION_BRIN for the issuer)", e.message)
                 } else {
@@ -416,11 +419,16 @@ pub async fn issue_award(
     let issued_at = now();
     // A completion date may be "today" anywhere on earth (UTC+14 at most).
     let today = (issued_at + Duration::hours(14)).date_naive();
-    let mut problems = request.shape_problems;
+    let shape = request.shape_problems;
+    let mut problems = shape.clone();
     let record = match AwardRecord::parse(request.record, today) {
         Ok(record) => Some(record),
         Err(errors) => {
-            errors.iter().for_each(|e| problems.push(api_field(&e.field), e.message.clone()));
+            errors
+                .iter()
+                .map(|e| (api_field(&e.field), e))
+                .filter(|(field, _)| !shape.covers(field))
+                .for_each(|(field, e)| problems.push(field, e.message.clone()));
             None
         }
     };

@@ -92,6 +92,14 @@ impl ValidationErrors {
         self.errors.iter()
     }
 
+    /// Whether `field`, or a field containing it, already has a problem
+    /// (`learner` covers `learner.email`).
+    pub fn covers(&self, field: &str) -> bool {
+        self.errors.iter().any(|e| {
+            field.strip_prefix(e.field.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+        })
+    }
+
     /// The message for `field`, if that field has a problem.
     pub fn message_for(&self, field: &str) -> Option<&str> {
         self.errors.iter().find(|e| e.field == field).map(|e| e.message.as_str())

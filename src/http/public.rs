@@ -34,26 +34,77 @@ enum Representation {
     Html,
 }
 
-/// Picks a representation from a `.json`/`.jwt` suffix, else from `Accept`
-/// (the first acceptable type in order; `*/*` and no header mean JSON-LD).
+/// What zegel can send, in its own order of preference (used for ties).
+const OFFERS: [(&str, Representation); 7] = [
+    (VC_LD_JSON, Representation::Json(VC_LD_JSON)),
+    (LD_JSON, Representation::Json(LD_JSON)),
+    ("application/json", Representation::Json("application/json")),
+    (VC_JWT, Representation::Jwt),
+    ("application/jwt", Representation::Jwt),
+    ("text/html", Representation::Html),
+    ("application/xhtml+xml", Representation::Html),
+];
+
+/// Picks a representation from a `.json`/`.jwt` suffix, else by proactive
+/// negotiation on `Accept` (RFC 9110 §12.5.1): each offer takes the quality of
+/// the most specific range that matches it, `q=0` rules it out, the highest
+/// quality wins, and ties go to the range named first, then to zegel's order.
+/// No header, or nothing acceptable, means JSON-LD: a verifier that asks for
+/// something else still gets the credential rather than an error.
 fn representation(suffix: Option<&str>, accept: Option<&str>) -> Representation {
     match suffix {
         Some("json") => return Representation::Json(VC_LD_JSON),
         Some("jwt") => return Representation::Jwt,
         _ => {}
     }
-    for item in accept.unwrap_or_default().split(',') {
-        let mime = item.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-        match mime.as_str() {
-            VC_LD_JSON => return Representation::Json(VC_LD_JSON),
-            LD_JSON => return Representation::Json(LD_JSON),
-            "application/json" => return Representation::Json("application/json"),
-            VC_JWT | "application/jwt" => return Representation::Jwt,
-            "text/html" | "application/xhtml+xml" => return Representation::Html,
-            _ => {}
+    let ranges: Vec<(String, f32)> = accept.unwrap_or_default().split(',').filter_map(media_range).collect();
+    let mut best: Option<(f32, usize, Representation)> = None;
+    for (offer, representation) in OFFERS {
+        let (main, _) = offer.split_once('/').unwrap_or((offer, ""));
+        // (specificity, position, quality) of the most specific matching range.
+        let matched = ranges
+            .iter()
+            .enumerate()
+            .filter_map(|(position, (range, q))| {
+                let specificity = if range == offer {
+                    2
+                } else if range.strip_suffix("/*") == Some(main) {
+                    1
+                } else if range == "*/*" {
+                    0
+                } else {
+                    return None;
+                };
+                Some((specificity, position, *q))
+            })
+            .max_by_key(|(specificity, position, _)| (*specificity, std::cmp::Reverse(*position)));
+        if let Some((_, position, q)) = matched
+            && q > 0.0
+            && best.is_none_or(|(best_q, best_position, _)| q > best_q || (q == best_q && position < best_position))
+        {
+            best = Some((q, position, representation));
         }
     }
-    Representation::Json(VC_LD_JSON)
+    best.map_or(Representation::Json(VC_LD_JSON), |(_, _, representation)| representation)
+}
+
+/// One `Accept` element as (lower-case media range, quality); `None` for an
+/// element that is not a media range or has an invalid quality.
+fn media_range(item: &str) -> Option<(String, f32)> {
+    let mut parts = item.split(';');
+    let range = parts.next()?.trim().to_ascii_lowercase();
+    if !range.contains('/') {
+        return None;
+    }
+    let mut q = 1.0;
+    for parameter in parts {
+        if let Some((name, value)) = parameter.split_once('=')
+            && name.trim().eq_ignore_ascii_case("q")
+        {
+            q = value.trim().parse::<f32>().ok().filter(|q| (0.0..=1.0).contains(q))?;
+        }
+    }
+    Some((range, q))
 }
 
 async fn credential(app: web::Data<App>, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
@@ -169,5 +220,23 @@ mod tests {
             Representation::Html
         );
         assert_eq!(representation(None, Some("image/png, application/json")), Representation::Json("application/json"));
+        assert_eq!(representation(None, Some("image/png")), Representation::Json(VC_LD_JSON));
+    }
+
+    #[test]
+    fn quality_values_decide_and_zero_rules_out() {
+        let pick = |accept| representation(None, Some(accept));
+        assert_eq!(pick("text/html;q=0.1, application/ld+json"), Representation::Json(LD_JSON));
+        assert_eq!(pick("application/vc+jwt;q=0, */*"), Representation::Json(VC_LD_JSON));
+        assert_eq!(pick("application/vc+ld+json;q=0, application/*"), Representation::Json(LD_JSON));
+        assert_eq!(pick("application/ld+json;q=0.5, application/vc+jwt;q=0.9"), Representation::Jwt);
+        assert_eq!(pick("*/*;q=0.8, text/html"), Representation::Html);
+        assert_eq!(pick("text/*"), Representation::Html);
+        // Equal quality: the range named first wins.
+        assert_eq!(pick("application/vc+jwt, application/ld+json"), Representation::Jwt);
+        assert_eq!(pick("application/ld+json, application/vc+jwt"), Representation::Json(LD_JSON));
+        // Malformed qualities drop their element; parameters other than q are ignored.
+        assert_eq!(pick("text/html;q=2, application/vc+jwt;charset=utf-8"), Representation::Jwt);
+        assert_eq!(pick("text/html;q=0"), Representation::Json(VC_LD_JSON));
     }
 }

@@ -150,6 +150,22 @@ async fn a_microcredential_missing_any_quality_framework_field_is_refused_field_
     assert_eq!(app.list_achievements().await.expect(200), json!({"achievements": []}));
 }
 
+async fn a_required_field_of_the_wrong_json_type_is_named_once(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    for (field, value) in [
+        ("identity_checked", json!("yes")),
+        ("ects", json!([5])),
+        ("learning_outcomes", json!(7)),
+        ("quality_assurance", json!("NVAO")),
+    ] {
+        let mut wrong = microcredential();
+        wrong[field] = value;
+        let body = app.post_achievement(&wrong).await.expect_error(422, "validation_failed");
+        assert_eq!(problem_fields(&body), vec![field.to_owned()], "{body}");
+    }
+    assert_eq!(app.list_achievements().await.expect(200), json!({"achievements": []}));
+}
+
 async fn quality_framework_values_are_checked_at_their_bounds(backend: Backend) {
     let Some(app) = spawn_app(backend).await else { return };
     let refused: &[(&str, Value)] = &[
@@ -342,6 +358,7 @@ crate::backend_tests!(
     an_unknown_achievement_is_a_404_for_get_and_put,
     a_definition_with_many_problems_gets_all_of_them_listed_and_nothing_is_written,
     a_microcredential_missing_any_quality_framework_field_is_refused_field_by_field,
+    a_required_field_of_the_wrong_json_type_is_named_once,
     quality_framework_values_are_checked_at_their_bounds,
     regular_and_extra_curricular_definitions_need_no_quality_framework,
     course_codes_and_the_badge_class_id_are_checked,

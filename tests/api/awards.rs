@@ -257,6 +257,10 @@ async fn every_problem_with_the_learner_and_the_result_is_listed_at_once(backend
     ] {
         assert!(fields.iter().any(|f| f == field), "{field} is not listed: {fields:?}");
     }
+    // Each once: a member of the wrong type is not also reported missing.
+    let mut unique = fields.clone();
+    unique.dedup();
+    assert_eq!(unique, fields, "a field is named twice");
     app.assert_no_awards().await;
 }
 

@@ -235,6 +235,8 @@ pub fn base_env(keys_dir: &Path) -> HashMap<String, String> {
     [
         ("ZEGEL_KEYS_DIR", keys_dir.display().to_string()),
         ("ZEGEL_GENERATE_KEYS", "false".into()),
+        // The issuer is the committed test key's did:key (TEST_DID).
+        ("ZEGEL_ALLOW_TEST_KEYS", "true".into()),
         ("ZEGEL_INSTITUTION_BRIN", BRIN.into()),
         ("ZEGEL_ISSUER_NAME", ISSUER_NAME.into()),
         ("ZEGEL_MAX_BODY_BYTES", MAX_BODY_BYTES.to_string()),
