@@ -65,7 +65,13 @@ async fn setup(store: &Store) {
     store.create_achievement(&achievement("mc-1", &["INFO1", "INFO2"])).await.unwrap();
 }
 
-fn award_for(tag: &str, source_record_id: &str, achievement_id: &str, version: i64, slot: StatusSlot) -> NewIssuedAward {
+fn award_for(
+    tag: &str,
+    source_record_id: &str,
+    achievement_id: &str,
+    version: i64,
+    slot: StatusSlot,
+) -> NewIssuedAward {
     NewIssuedAward {
         award_id: format!("award-{tag}"),
         client_id: "sis".into(),
@@ -238,7 +244,10 @@ async fn achievements(backend: Backend) {
     assert!(db.achievement("nope").await.unwrap().is_none());
 
     let v1 = db.achievement_version("mc-1", 1).await.unwrap().unwrap();
-    assert_eq!((v1.achievement_id.as_str(), v1.version, v1.definition.as_str()), ("mc-1", 1, first.definition.as_str()));
+    assert_eq!(
+        (v1.achievement_id.as_str(), v1.version, v1.definition.as_str()),
+        ("mc-1", 1, first.definition.as_str())
+    );
     assert!(db.achievement_version("mc-1", 2).await.unwrap().is_none());
 
     assert_eq!(db.achievement_by_course_code("INFO2").await.unwrap().unwrap().achievement_id, "mc-1");
@@ -378,14 +387,14 @@ async fn definition_edit_races_awards(backend: Backend) {
             let store = if i % 2 == 0 { db.store.clone() } else { other.clone() };
             let award = award_for(&format!("{id}-{i}"), &format!("rec-{id}-{i}"), &id, 1, slot);
             tasks.push(tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_micros(random_below(4_000))).await;
+                tokio::time::sleep(Duration::from_micros(random_below(6_000))).await;
                 store.record_issued_award(&award).await.unwrap();
             }));
         }
         let store = db.store.clone();
         let update = update_of(&id, r#"{"edited":true}"#, &[], None);
         let updater = tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_micros(random_below(4_000))).await;
+            tokio::time::sleep(Duration::from_micros(random_below(2_500))).await;
             store.update_achievement(&update).await.unwrap()
         });
         for task in tasks {
@@ -604,7 +613,8 @@ async fn award_errors_write_nothing(backend: Backend) {
     let mut unknown_client = new_award(&db, "8").await;
     unknown_client.client_id = "ghost".into();
 
-    let cases: [(&NewIssuedAward, fn(&StorageError) -> bool); 6] = [
+    type Expected = fn(&StorageError) -> bool;
+    let cases: [(&NewIssuedAward, Expected); 6] = [
         (&same_credential, |e| matches!(e, StorageError::Conflict { what: "credential_id", .. })),
         (&same_award_id, |e| matches!(e, StorageError::Conflict { what: "award_id", .. })),
         (&bound_slot, |e| matches!(e, StorageError::Conflict { what: "status_slot", .. })),
@@ -687,7 +697,8 @@ async fn concurrent_duplicate_awards_make_one(backend: Backend) {
 async fn documents_round_trip_byte_exact(backend: Backend) {
     let Some(db) = fresh_store(backend).await else { return };
     setup(&db).await;
-    let mut document = String::from("{\"name\":\"Ελληνικά · 日本語 · emoji 🎓👩🏽‍🎓 · é vs e\u{301}\",\r\n\t\"x\":\"\u{2028}\u{feff}\"");
+    let mut document =
+        String::from("{\"name\":\"Ελληνικά · 日本語 · emoji 🎓👩🏽‍🎓 · é vs e\u{301}\",\r\n\t\"x\":\"\u{2028}\u{feff}\"");
     while document.len() < 8 * 1024 {
         document.push_str(",\"pad\":\"ÿ𝄞 \\u0000 \\\" \"");
     }
@@ -760,7 +771,10 @@ async fn audit_filters(backend: Backend) {
     assert_eq!(count(AuditFilter { credential_id: Some(other_client.credential_id.clone()), ..all() }).await, 1);
     assert_eq!(count(AuditFilter { achievement_id: Some("mc-1".into()), ..all() }).await, 3);
     assert_eq!(count(AuditFilter { client_id: Some("sis2".into()), ..all() }).await, 2);
-    assert_eq!(count(AuditFilter { client_id: Some("sis".into()), achievement_id: Some("mc-1".into()), ..all() }).await, 1);
+    assert_eq!(
+        count(AuditFilter { client_id: Some("sis".into()), achievement_id: Some("mc-1".into()), ..all() }).await,
+        1
+    );
     assert_eq!(count(AuditFilter { since: Some(late.issued_at), ..all() }).await, 1);
     assert_eq!(count(AuditFilter { since: Some(late.issued_at + ChronoDuration::microseconds(1)), ..all() }).await, 0);
     // Sub-second ordering: text timestamps on SQLite must still compare as times.
@@ -772,31 +786,66 @@ async fn audit_filters(backend: Backend) {
 
 // ---- crash safety ---------------------------------------------------------
 
-/// Award writes cancelled at random points (the future dropped, as when a
+/// Drives a future for at most `polls` polls, then drops it: a cancellation
+/// at a chosen step (each poll that returns `Pending` waits for one round
+/// trip to the database). Timers are too coarse for this: tokio's resolution
+/// is a millisecond and an SQLite write takes less.
+struct CancelAfter<F: Future> {
+    inner: std::pin::Pin<Box<F>>,
+    polls_left: u32,
+    polls: u32,
+}
+
+impl<F: Future> Future for CancelAfter<F> {
+    type Output = (Option<F::Output>, u32);
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        if self.polls_left == 0 {
+            return std::task::Poll::Ready((None, self.polls));
+        }
+        self.polls_left -= 1;
+        self.polls += 1;
+        match self.inner.as_mut().poll(cx) {
+            std::task::Poll::Ready(output) => std::task::Poll::Ready((Some(output), self.polls)),
+            std::task::Poll::Pending => std::task::Poll::Pending,
+        }
+    }
+}
+
+fn cancel_after<F: Future>(polls: u32, future: F) -> CancelAfter<F> {
+    CancelAfter { inner: Box::pin(future), polls_left: polls, polls: 0 }
+}
+
+/// Award writes cancelled at every step (the future dropped, as when a
 /// request is abandoned) leave either the whole award or nothing, and the
 /// store stays usable.
 async fn cancelled_writes_leave_nothing_half_done(backend: Backend) {
     let Some(db) = fresh_store(backend).await else { return };
     setup(&db).await;
+    // How many polls a whole write takes, to cancel anywhere inside it.
+    let probe = new_award(&db, "probe").await;
+    let (done, steps) = cancel_after(u32::MAX, db.record_issued_award(&probe)).await;
+    assert_eq!(done.unwrap().unwrap(), IssueOutcome::Created);
+    assert!(steps > 3, "{steps}");
+
     let mut awards = Vec::new();
     let mut cancelled = 0;
     for i in 0..80 {
         let award = new_award(&db, &i.to_string()).await;
-        let budget = Duration::from_micros(random_below(if backend == Backend::Sqlite { 1_500 } else { 4_000 }));
-        if tokio::time::timeout(budget, db.record_issued_award(&award)).await.is_err() {
+        let polls = 1 + u32::try_from(random_below(u64::from(steps) + 1)).unwrap();
+        if cancel_after(polls, db.record_issued_award(&award)).await.0.is_none() {
             cancelled += 1;
         }
         awards.push(award);
         // Updates and reservations cancelled mid-way too.
         let update = update_of("mc-1", &format!("{{\"v\":{i}}}"), &["INFO1"], None);
-        let _ = tokio::time::timeout(Duration::from_micros(random_below(1_000)), db.update_achievement(&update)).await;
-        let _ = tokio::time::timeout(
-            Duration::from_micros(random_below(1_000)),
-            db.reserve_status_slots(PURPOSE, 5, SMALL_LIST),
-        )
-        .await;
+        let polls = 1 + u32::try_from(random_below(12)).unwrap();
+        let _ = cancel_after(polls, db.update_achievement(&update)).await;
+        let polls = 1 + u32::try_from(random_below(12)).unwrap();
+        let _ = cancel_after(polls, db.reserve_status_slots(PURPOSE, 5, SMALL_LIST)).await;
     }
-    eprintln!("cancelled {cancelled} of 80 award writes");
+    eprintln!("cancelled {cancelled} of 80 award writes (a whole write takes {steps} polls)");
+    assert!(cancelled >= 20, "only {cancelled} writes cancelled: the test tested little");
     let report = db.integrity_report().await.unwrap();
     assert!(report.is_consistent(), "{report:?}");
     assert_eq!(
@@ -812,7 +861,7 @@ async fn cancelled_writes_leave_nothing_half_done(backend: Backend) {
         assert!(db.credential(&award.credential_id).await.unwrap().is_some());
     }
     let report = db.integrity_report().await.unwrap();
-    assert_eq!(report.awards, 80);
+    assert_eq!(report.awards, 81);
     assert!(report.is_consistent(), "{report:?}");
 }
 
@@ -927,7 +976,8 @@ async fn postgres_definition_edit_waits_for_inflight_award() {
     .await
     .unwrap();
     let store = db.store.clone();
-    let edit = tokio::spawn(async move { store.update_achievement(&update_of("mc-1", "{\"new\":1}", &[], None)).await });
+    let edit =
+        tokio::spawn(async move { store.update_achievement(&update_of("mc-1", "{\"new\":1}", &[], None)).await });
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!edit.is_finished(), "the edit did not wait for the award transaction");
     tx.commit().await.unwrap();

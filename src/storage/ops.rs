@@ -17,9 +17,9 @@
 
 use crate::storage::{
     AchievementRecord, AchievementUpdate, AchievementVersionRecord, AuditEntry, AuditFilter, AwardRecord, ClientRecord,
-    CredentialRecord, IntegrityReport, IssueOutcome, NewAchievement, NewClient, NewIssuedAward, OutboxJob,
-    StatusSlot, StorageError, UpdateOutcome, code_set, db_error, invalid_argument, is_foreign_key_violation,
-    json_strings, list_capacity, micros, random_positions, unique_violation,
+    CredentialRecord, IntegrityReport, IssueOutcome, NewAchievement, NewClient, NewIssuedAward, OutboxJob, StatusSlot,
+    StorageError, UpdateOutcome, code_set, db_error, invalid_argument, is_foreign_key_violation, json_strings,
+    list_capacity, micros, random_positions, unique_violation,
 };
 use chrono::{DateTime, Utc};
 use sqlx::Row as _;
@@ -586,7 +586,9 @@ impl This {
         .await
         .map_err(db_error("locking the open status list"))?;
         let mut open = match open {
-            Some(row) => Some((col::<i64>(&row, "status_list_id")?, col::<i64>(&row, "list_size")?, col(&row, "reserved")?)),
+            Some(row) => {
+                Some((col::<i64>(&row, "status_list_id")?, col::<i64>(&row, "list_size")?, col(&row, "reserved")?))
+            }
             None => None,
         };
 
@@ -705,8 +707,10 @@ impl This {
         .await
         .map_err(db_error("checking the status slot"))?
         .ok_or(StorageError::NotFound("status slot"))?;
-        let slot_conflict =
-            || StorageError::Conflict { what: "status_slot", value: format!("{}/{}", award.status.list_id, award.status.index) };
+        let slot_conflict = || StorageError::Conflict {
+            what: "status_slot",
+            value: format!("{}/{}", award.status.list_id, award.status.index),
+        };
         if col::<Option<String>>(&slot, "credential_id")?.is_some() {
             return Err(slot_conflict());
         }

@@ -38,10 +38,8 @@ pub fn migrator() -> Migrator {
 
 impl PgStore {
     pub(super) async fn connect(url: &str, options: &StoreOptions) -> Result<Self, StorageError> {
-        let connect_options = PgConnectOptions::from_str(url).map_err(|e| StorageError::InvalidUrl {
-            url: crate::storage::redact_url(url),
-            reason: e.to_string(),
-        })?;
+        let connect_options = PgConnectOptions::from_str(url)
+            .map_err(|e| StorageError::InvalidUrl { url: crate::storage::redact_url(url), reason: e.to_string() })?;
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.busy_timeout.max(Duration::from_secs(30)))
@@ -61,10 +59,7 @@ impl PgStore {
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Db>, StorageError> {
         // Stated rather than assumed: the locking above is designed for READ
         // COMMITTED (each statement sees what committed before it).
-        self.pool
-            .begin_with("begin isolation level read committed")
-            .await
-            .map_err(db_error("starting a transaction"))
+        self.pool.begin_with("begin isolation level read committed").await.map_err(db_error("starting a transaction"))
     }
 
     fn read_pool(&self) -> &PgPool {
