@@ -1018,3 +1018,82 @@ backend_tests!(
     integrity_report_detects_damage,
     killed_writer_leaves_a_consistent_database,
 );
+
+// ---- throughput (measured by hand, not asserted) ----------------------------
+
+/// `cargo test --release --test storage -- --ignored --nocapture throughput`:
+/// awards per second with ~4 KB documents and ~6 KB JWTs, on SQLite (and on
+/// PostgreSQL when configured).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, run by hand in release"]
+async fn throughput_of_record_issued_award() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(db) = fresh_store(backend).await else { continue };
+        setup(&db).await;
+        let document =
+            format!(r#"{{"@context":["https://www.w3.org/ns/credentials/v2"],"pad":"{}"}}"#, "é".repeat(2_000));
+        let jwt = format!("eyJhbGciOiJFZERTQSJ9.{}.c2ln", "QUJD".repeat(1_500));
+        assert!(document.len() > 4_000 && jwt.len() > 6_000);
+        let make = move |tag: String, slot: StatusSlot| {
+            let mut award = award_for(&tag, &format!("rec-{tag}"), "mc-1", 1, slot);
+            award.credential_document = document.clone();
+            award.credential_jwt = jwt.clone();
+            award
+        };
+
+        // One slot reserved per award (two transactions each), from 32
+        // concurrent tasks, as concurrent requests would.
+        let total = 8_000;
+        let started = std::time::Instant::now();
+        let mut tasks = Vec::new();
+        for t in 0..32 {
+            let store = db.store.clone();
+            let make = make.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..total / 32 {
+                    let slot = store.reserve_status_slots(PURPOSE, 1, 131_072).await.unwrap()[0];
+                    store.record_issued_award(&make(format!("a{t}-{i}"), slot)).await.unwrap();
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let with_reserve = f64::from(total) / started.elapsed().as_secs_f64();
+
+        // Slots reserved ahead in batches: the award transaction alone.
+        let slots = db.reserve_status_slots(PURPOSE, total as usize, 131_072).await.unwrap();
+        let started = std::time::Instant::now();
+        let mut tasks = Vec::new();
+        for (t, chunk) in slots.chunks(total as usize / 32).enumerate() {
+            let store = db.store.clone();
+            let make = make.clone();
+            let chunk = chunk.to_vec();
+            tasks.push(tokio::spawn(async move {
+                for (i, slot) in chunk.into_iter().enumerate() {
+                    store.record_issued_award(&make(format!("b{t}-{i}"), slot)).await.unwrap();
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let award_only = f64::from(total) / started.elapsed().as_secs_f64();
+
+        // One task, one at a time: latency-bound.
+        let slots = db.reserve_status_slots(PURPOSE, 2_000, 131_072).await.unwrap();
+        let started = std::time::Instant::now();
+        for (i, slot) in slots.into_iter().enumerate() {
+            db.record_issued_award(&make(format!("c{i}"), slot)).await.unwrap();
+        }
+        let sequential = 2_000.0 / started.elapsed().as_secs_f64();
+
+        let report = db.integrity_report().await.unwrap();
+        assert!(report.is_consistent());
+        eprintln!(
+            "{backend:?}: {with_reserve:.0} awards/s with a reservation each (32 tasks), \
+             {award_only:.0}/s award transaction only (32 tasks), {sequential:.0}/s sequential; {} awards",
+            report.awards
+        );
+    }
+}
