@@ -13,8 +13,8 @@ use rand_core::{OsRng, RngCore as _};
 use std::collections::HashSet;
 use std::time::Duration;
 use zegel::storage::{
-    AchievementUpdate, AuditEntry, AuditFilter, IssueOutcome, NewAchievement, NewClient, NewIssuedAward, StatusSlot,
-    StorageError, Store, StoreOptions, UpdateOutcome,
+    AchievementUpdate, AuditEntry, AuditFilter, IssueOutcome, NewAchievement, NewClient, NewIssuedAward, SlotBuffer,
+    StatusSlot, StorageError, Store, StoreOptions, UpdateOutcome,
 };
 
 const PURPOSE: &str = "revocation";
@@ -523,6 +523,34 @@ async fn concurrent_reservations_never_duplicate(backend: Backend) {
     );
 }
 
+/// The batching buffer hands out distinct reserved slots, refilling as needed.
+async fn slot_buffer_hands_out_distinct_slots(backend: Backend) {
+    let Some(db) = fresh_store(backend).await else { return };
+    let buffer = SlotBuffer::new(db.store.clone(), 10, SMALL_LIST);
+    let other = SlotBuffer::new(db.second_store().await, 10, SMALL_LIST);
+    let mut tasks = Vec::new();
+    for t in 0..8 {
+        let buffer = if t % 2 == 0 { buffer.clone() } else { other.clone() };
+        tasks.push(tokio::spawn(async move {
+            let mut slots = Vec::new();
+            for _ in 0..25 {
+                slots.push(buffer.take(PURPOSE).await.unwrap());
+            }
+            slots
+        }));
+    }
+    let mut slots = Vec::new();
+    for task in tasks {
+        slots.extend(task.await.unwrap());
+    }
+    assert_eq!(slots.len(), 200);
+    assert_eq!(slots.iter().collect::<HashSet<_>>().len(), 200, "a slot was handed out twice");
+    let reserved = db.raw_count("select count(*) from status_slot").await;
+    assert!((200..=220).contains(&reserved), "{reserved} reserved for 200 handed out");
+    let suspension = buffer.take("suspension").await.unwrap();
+    assert!(!slots.iter().any(|s| s.list_id == suspension.list_id));
+}
+
 // ---- awards ---------------------------------------------------------------
 
 async fn records_an_award(backend: Backend) {
@@ -1008,6 +1036,7 @@ backend_tests!(
     status_lists_roll_over,
     status_indexes_are_random,
     concurrent_reservations_never_duplicate,
+    slot_buffer_hands_out_distinct_slots,
     records_an_award,
     award_errors_write_nothing,
     concurrent_duplicate_awards_make_one,
@@ -1061,6 +1090,26 @@ async fn throughput_of_record_issued_award() {
         }
         let with_reserve = f64::from(total) / started.elapsed().as_secs_f64();
 
+        // Slots from a SlotBuffer (batches of 64), as the service should.
+        let buffer = SlotBuffer::new(db.store.clone(), 64, 131_072);
+        let started = std::time::Instant::now();
+        let mut tasks = Vec::new();
+        for t in 0..32 {
+            let store = db.store.clone();
+            let buffer = buffer.clone();
+            let make = make.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..total / 32 {
+                    let slot = buffer.take(PURPOSE).await.unwrap();
+                    store.record_issued_award(&make(format!("d{t}-{i}"), slot)).await.unwrap();
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let buffered = f64::from(total) / started.elapsed().as_secs_f64();
+
         // Slots reserved ahead in batches: the award transaction alone.
         let slots = db.reserve_status_slots(PURPOSE, total as usize, 131_072).await.unwrap();
         let started = std::time::Instant::now();
@@ -1092,6 +1141,7 @@ async fn throughput_of_record_issued_award() {
         assert!(report.is_consistent());
         eprintln!(
             "{backend:?}: {with_reserve:.0} awards/s with a reservation each (32 tasks), \
+             {buffered:.0}/s with slots from a SlotBuffer of 64 (32 tasks), \
              {award_only:.0}/s award transaction only (32 tasks), {sequential:.0}/s sequential; {} awards",
             report.awards
         );

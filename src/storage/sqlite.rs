@@ -8,7 +8,7 @@
 //! server) is waited for up to `busy_timeout`. Reads use a separate pool of
 //! read-only connections, which WAL lets run alongside the writer.
 
-use crate::storage::StoreOptions;
+use crate::storage::{StoreOptions, is_foreign_key_violation};
 use sqlx::SqlSafeStr as _;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -98,21 +98,104 @@ fn index_list(positions: &[i64]) -> String {
     serde_json::Value::from(positions.to_vec()).to_string()
 }
 
-const SELECT_TAKEN: &str = "select status_index from status_slot \
-     where status_list_id = $1 and status_index in (select value from json_each($2))";
+/// Inserts, in draw order, the first `$4` candidates (`$3`) that are free,
+/// and adds them to the list's count, in one command. `not exists` per
+/// candidate (an index probe), not `not in (…)`, which would materialise the
+/// whole list; the `where` clause also lets SQLite parse the upsert after
+/// `insert … select`.
+const INSERT_FREE: &str = "\
+    insert into status_slot (status_list_id, status_index, reserved_at) \
+        select $1, j.value, $2 from json_each($3) as j \
+        where not exists (select 1 from status_slot s where s.status_list_id = $1 and s.status_index = j.value) \
+        order by j.key limit $4 on conflict do nothing returning status_index; \
+    update status_list set reserved = reserved + changes() where status_list_id = $1";
 
-// `where true`: SQLite needs it to parse an upsert after `insert … select`.
-const INSERT_SLOTS: &str = "insert into status_slot (status_list_id, status_index, reserved_at) \
-     select $1, value, $2 from json_each($3) where true on conflict do nothing returning status_index";
+/// An award's four rows in one command: sqlx binds `$N` by number in every
+/// statement, and each insert after the first runs only if the one before
+/// it inserted its row (`changes()`), so a taken source record id writes
+/// nothing. One round trip to the connection's worker thread instead of
+/// six: those hand-offs, not SQLite, are what an award costs here.
+const WRITE_AWARD: &str = "\
+    insert into award (award_id, client_id, source_record_id, request_hash, achievement_id, achievement_version, \
+        record, credential_id, created_at, push_state) \
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending') on conflict (source_record_id) do nothing; \
+    insert into credential (credential_id, award_id, document, jwt, issued_at, status_list_id, status_index) \
+        select $8, $1, $10, $11, $9, $12, $13 where changes() = 1; \
+    insert into audit_entry (at, actor, action, award_id, credential_id, achievement_id, client_id, details) \
+        select $9, $14, 'credential_issued', $1, $8, $5, $2, $15 where changes() = 1; \
+    insert into outbox_job (kind, award_id, state, attempts, next_attempt_at, created_at) \
+        select 'edubadges_award', $1, 'pending', 0, $9, $9 where changes() = 1";
+
+/// Writes an award's rows; false if the source record id is taken. SQLite
+/// runs one write transaction at a time, so no locks are needed: nothing
+/// can change between the statements.
+async fn write_award(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    award: &crate::storage::NewIssuedAward,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, StorageError> {
+    let written = sqlx::query(WRITE_AWARD)
+        .bind(&award.award_id)
+        .bind(&award.client_id)
+        .bind(&award.source_record_id)
+        .bind(&award.request_hash)
+        .bind(&award.achievement_id)
+        .bind(award.achievement_version)
+        .bind(&award.record)
+        .bind(&award.credential_id)
+        .bind(at)
+        .bind(&award.credential_document)
+        .bind(&award.credential_jwt)
+        .bind(award.status.list_id)
+        .bind(award.status.index)
+        .bind(&award.actor)
+        .bind(issued_details(award))
+        .execute(&mut **tx)
+        .await;
+    match written {
+        Ok(done) => match done.rows_affected() {
+            4 => Ok(true),
+            0 => Ok(false),
+            n => Err(StorageError::Corrupt(format!("an award write inserted {n} rows instead of 4"))),
+        },
+        Err(error) => Err(match unique_violation(&error) {
+            Some(which) => award_unique_conflict(award, &which),
+            // SQLite does not say which reference is missing: look.
+            None if is_foreign_key_violation(&error) => missing_reference(tx, award).await?,
+            None => db_error("writing the award")(error),
+        }),
+    }
+}
+
+/// After a foreign key violation: which referenced row is missing.
+async fn missing_reference(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    award: &crate::storage::NewIssuedAward,
+) -> Result<StorageError, StorageError> {
+    let exists = |found: Option<i64>| found.is_some();
+    let version: Option<i64> =
+        sqlx::query_scalar("select version from achievement_version where achievement_id = $1 and version = $2")
+            .bind(&award.achievement_id)
+            .bind(award.achievement_version)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(db_error("checking the achievement version"))?;
+    if !exists(version) {
+        return Ok(StorageError::NotFound("achievement version"));
+    }
+    let client: Option<i64> = sqlx::query_scalar("select 1 from api_client where client_id = $1")
+        .bind(&award.client_id)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db_error("checking the client"))?;
+    if !exists(client) {
+        return Ok(StorageError::NotFound("client"));
+    }
+    Ok(StorageError::NotFound("status slot"))
+}
 
 /// No row locks in SQLite: its write transactions are serialised whole.
 macro_rules! for_update {
-    () => {
-        ""
-    };
-}
-
-macro_rules! for_key_share {
     () => {
         ""
     };
