@@ -722,6 +722,66 @@ async fn concurrent_duplicate_awards_make_one(backend: Backend) {
     assert_eq!(db.raw_count("select count(*) from audit_entry where action = 'credential_issued'").await, 4);
 }
 
+/// Concurrent awards, some of them bad, each get their own answer (on SQLite
+/// they are written in batches: a bad one must not fail or lose the others).
+async fn concurrent_mixed_awards_get_their_own_answers(backend: Backend) {
+    let Some(db) = fresh_store(backend).await else { return };
+    setup(&db).await;
+    let taken = new_award(&db, "taken").await;
+    db.record_issued_award(&taken).await.unwrap();
+    for round in 0..5 {
+        let slots = db.reserve_status_slots(PURPOSE, 24, 4096).await.unwrap();
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(slots.len()));
+        let mut tasks = Vec::new();
+        for (i, slot) in slots.into_iter().enumerate() {
+            let tag = format!("m{round}-{i}");
+            let mut award = award_for(&tag, &format!("rec-{tag}"), "mc-1", 1, slot);
+            // Every fourth one is bad in a different way; one repeats.
+            let expect: &str = match i % 8 {
+                1 => {
+                    award.status = taken.status;
+                    "slot"
+                }
+                3 => {
+                    award.achievement_version = 9;
+                    "version"
+                }
+                5 => {
+                    award.source_record_id = taken.source_record_id.clone();
+                    "existing"
+                }
+                7 => {
+                    award.credential_id = taken.credential_id.clone();
+                    "credential"
+                }
+                _ => "created",
+            };
+            let store = db.store.clone();
+            let barrier = barrier.clone();
+            tasks.push(tokio::spawn(async move {
+                barrier.wait().await;
+                (expect, award.award_id.clone(), store.record_issued_award(&award).await)
+            }));
+        }
+        for task in tasks {
+            let (expect, award_id, outcome) = task.await.unwrap();
+            match (expect, &outcome) {
+                ("created", Ok(IssueOutcome::Created))
+                | ("slot", Err(StorageError::Conflict { what: "status_slot", .. }))
+                | ("version", Err(StorageError::NotFound("achievement version")))
+                | ("credential", Err(StorageError::Conflict { what: "credential_id", .. })) => {}
+                ("existing", Ok(IssueOutcome::Existing(existing))) => assert_eq!(existing.award_id, "award-taken"),
+                _ => panic!("{award_id}: expected {expect}, got {outcome:?}"),
+            }
+            let stored = db.award(&award_id).await.unwrap().is_some();
+            assert_eq!(stored, expect == "created", "{award_id}");
+        }
+    }
+    let report = db.integrity_report().await.unwrap();
+    assert_eq!(report.awards, 1 + 5 * 12);
+    assert!(report.is_consistent(), "{report:?}");
+}
+
 async fn documents_round_trip_byte_exact(backend: Backend) {
     let Some(db) = fresh_store(backend).await else { return };
     setup(&db).await;
@@ -1040,6 +1100,7 @@ backend_tests!(
     records_an_award,
     award_errors_write_nothing,
     concurrent_duplicate_awards_make_one,
+    concurrent_mixed_awards_get_their_own_answers,
     documents_round_trip_byte_exact,
     audit_trail_is_append_only,
     audit_filters,
@@ -1049,6 +1110,25 @@ backend_tests!(
 );
 
 // ---- throughput (measured by hand, not asserted) ----------------------------
+
+/// This process's CPU time (user + system), from /proc (Linux).
+fn process_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may contain spaces) in parentheses.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    // utime and stime are fields 14 and 15 (1-based), i.e. 11 and 12 here; 100 ticks/s.
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
+/// Runs `f`, returning awards per second (wall) and this process's CPU µs per award.
+async fn measure<F: Future<Output = ()>>(awards: u32, f: F) -> (f64, f64) {
+    let (wall, cpu) = (std::time::Instant::now(), process_cpu());
+    f.await;
+    let (wall, cpu) = (wall.elapsed(), process_cpu() - cpu);
+    (f64::from(awards) / wall.as_secs_f64(), cpu.as_secs_f64() * 1e6 / f64::from(awards))
+}
 
 /// `cargo test --release --test storage -- --ignored --nocapture throughput`:
 /// awards per second with ~4 KB documents and ~6 KB JWTs, on SQLite (and on
@@ -1073,77 +1153,85 @@ async fn throughput_of_record_issued_award() {
         // One slot reserved per award (two transactions each), from 32
         // concurrent tasks, as concurrent requests would.
         let total = 8_000;
-        let started = std::time::Instant::now();
-        let mut tasks = Vec::new();
-        for t in 0..32 {
-            let store = db.store.clone();
-            let make = make.clone();
-            tasks.push(tokio::spawn(async move {
-                for i in 0..total / 32 {
-                    let slot = store.reserve_status_slots(PURPOSE, 1, 131_072).await.unwrap()[0];
-                    store.record_issued_award(&make(format!("a{t}-{i}"), slot)).await.unwrap();
-                }
-            }));
-        }
-        for task in tasks {
-            task.await.unwrap();
-        }
-        let with_reserve = f64::from(total) / started.elapsed().as_secs_f64();
+        let with_reserve = measure(total, async {
+            let mut tasks = Vec::new();
+            for t in 0..32 {
+                let store = db.store.clone();
+                let make = make.clone();
+                tasks.push(tokio::spawn(async move {
+                    for i in 0..total / 32 {
+                        let slot = store.reserve_status_slots(PURPOSE, 1, 131_072).await.unwrap()[0];
+                        store.record_issued_award(&make(format!("a{t}-{i}"), slot)).await.unwrap();
+                    }
+                }));
+            }
+            for task in tasks {
+                task.await.unwrap();
+            }
+        })
+        .await;
 
         // Slots from a SlotBuffer (batches of 64), as the service should.
         let buffer = SlotBuffer::new(db.store.clone(), 64, 131_072);
-        let started = std::time::Instant::now();
-        let mut tasks = Vec::new();
-        for t in 0..32 {
-            let store = db.store.clone();
-            let buffer = buffer.clone();
-            let make = make.clone();
-            tasks.push(tokio::spawn(async move {
-                for i in 0..total / 32 {
-                    let slot = buffer.take(PURPOSE).await.unwrap();
-                    store.record_issued_award(&make(format!("d{t}-{i}"), slot)).await.unwrap();
-                }
-            }));
-        }
-        for task in tasks {
-            task.await.unwrap();
-        }
-        let buffered = f64::from(total) / started.elapsed().as_secs_f64();
+        let buffered = measure(total, async {
+            let mut tasks = Vec::new();
+            for t in 0..32 {
+                let store = db.store.clone();
+                let buffer = buffer.clone();
+                let make = make.clone();
+                tasks.push(tokio::spawn(async move {
+                    for i in 0..total / 32 {
+                        let slot = buffer.take(PURPOSE).await.unwrap();
+                        store.record_issued_award(&make(format!("d{t}-{i}"), slot)).await.unwrap();
+                    }
+                }));
+            }
+            for task in tasks {
+                task.await.unwrap();
+            }
+        })
+        .await;
 
-        // Slots reserved ahead in batches: the award transaction alone.
+        // Slots reserved ahead in one go: the award transaction alone.
         let slots = db.reserve_status_slots(PURPOSE, total as usize, 131_072).await.unwrap();
-        let started = std::time::Instant::now();
-        let mut tasks = Vec::new();
-        for (t, chunk) in slots.chunks(total as usize / 32).enumerate() {
-            let store = db.store.clone();
-            let make = make.clone();
-            let chunk = chunk.to_vec();
-            tasks.push(tokio::spawn(async move {
-                for (i, slot) in chunk.into_iter().enumerate() {
-                    store.record_issued_award(&make(format!("b{t}-{i}"), slot)).await.unwrap();
-                }
-            }));
-        }
-        for task in tasks {
-            task.await.unwrap();
-        }
-        let award_only = f64::from(total) / started.elapsed().as_secs_f64();
+        let award_only = measure(total, async {
+            let mut tasks = Vec::new();
+            for (t, chunk) in slots.chunks(total as usize / 32).enumerate() {
+                let store = db.store.clone();
+                let make = make.clone();
+                let chunk = chunk.to_vec();
+                tasks.push(tokio::spawn(async move {
+                    for (i, slot) in chunk.into_iter().enumerate() {
+                        store.record_issued_award(&make(format!("b{t}-{i}"), slot)).await.unwrap();
+                    }
+                }));
+            }
+            for task in tasks {
+                task.await.unwrap();
+            }
+        })
+        .await;
 
         // One task, one at a time: latency-bound.
         let slots = db.reserve_status_slots(PURPOSE, 2_000, 131_072).await.unwrap();
-        let started = std::time::Instant::now();
-        for (i, slot) in slots.into_iter().enumerate() {
-            db.record_issued_award(&make(format!("c{i}"), slot)).await.unwrap();
-        }
-        let sequential = 2_000.0 / started.elapsed().as_secs_f64();
+        let sequential = measure(2_000, async {
+            for (i, slot) in slots.into_iter().enumerate() {
+                db.record_issued_award(&make(format!("c{i}"), slot)).await.unwrap();
+            }
+        })
+        .await;
 
         let report = db.integrity_report().await.unwrap();
         assert!(report.is_consistent());
+        let show = |(rate, cpu): (f64, f64)| format!("{rate:.0}/s ({cpu:.0} µs CPU each)");
         eprintln!(
-            "{backend:?}: {with_reserve:.0} awards/s with a reservation each (32 tasks), \
-             {buffered:.0}/s with slots from a SlotBuffer of 64 (32 tasks), \
-             {award_only:.0}/s award transaction only (32 tasks), {sequential:.0}/s sequential; {} awards",
-            report.awards
+            "{backend:?}, {} awards, 32 tasks unless said: reservation each {}; SlotBuffer(64) {}; \
+             award transaction only {}; sequential {}",
+            report.awards,
+            show(with_reserve),
+            show(buffered),
+            show(award_only),
+            show(sequential),
         );
     }
 }

@@ -8,8 +8,10 @@
 //   `fn is_transient(&sqlx::Error) -> bool` (worth retrying the transaction);
 //   `fn index_list(&[i64]) -> IndexList` (an array parameter) and the
 //   statement `INSERT_FREE` that takes it (and counts what it inserted);
-//   `async fn write_award(&mut Tx, &NewIssuedAward, at) -> Result<bool, _>`
-//   (the award's rows; false if the source record id is taken);
+//   `async fn write_award(&mut Transaction<'_, Db>, &NewIssuedAward, at)
+//   -> Result<bool, _>` (the award's rows; false if the source record id is
+//   taken), and `record_issued_award` on `This` (which `record_award_in`
+//   serves);
 //   macros `for_update!()` (a row lock clause, empty on SQLite whose write
 //   transactions are serialised anyway) and
 //   `course_codes_json!()` (an achievement's codes as a JSON array).
@@ -632,31 +634,6 @@ impl This {
 
     // ---- awards ----------------------------------------------------------
 
-    pub(super) async fn record_issued_award(&self, award: &NewIssuedAward) -> Result<IssueOutcome, StorageError> {
-        self.retrying(move || self.try_record_issued_award(award)).await
-    }
-
-    async fn try_record_issued_award(&self, award: &NewIssuedAward) -> Result<IssueOutcome, StorageError> {
-        let at = micros(award.issued_at);
-        let mut tx = self.begin_write().await?;
-        // The award, its credential, audit entry and outbox job; how many
-        // round trips that takes is the backend's business (`write_award`).
-        if write_award(&mut tx, award, at).await? {
-            tx.commit().await.map_err(db_error("committing the award"))?;
-            return Ok(IssueOutcome::Created);
-        }
-        // The source record id is taken: nothing was written.
-        let existing = sqlx::query(select_award!("where source_record_id = $1"))
-            .bind(&award.source_record_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_error("reading the existing award"))?
-            .ok_or_else(|| StorageError::Corrupt("the award holding a source record id is not readable".into()))?;
-        let existing = award_from_row(&existing)?;
-        tx.rollback().await.map_err(db_error("rolling back the repeated award"))?;
-        Ok(IssueOutcome::Existing(existing))
-    }
-
     pub(super) async fn award(&self, award_id: &str) -> Result<Option<AwardRecord>, StorageError> {
         let row = sqlx::query(select_award!("where award_id = $1"))
             .bind(award_id)
@@ -813,6 +790,45 @@ impl This {
             status_slots_bound_twice: col(&row, "status_slots_bound_twice")?,
         })
     }
+}
+
+/// Records one award in `tx` (a write transaction just begun) and commits,
+/// or rolls back and returns the existing award if its source record id is
+/// taken. Each backend's `record_issued_award` wraps this.
+async fn record_award_in(
+    mut tx: sqlx::Transaction<'_, Db>,
+    award: &NewIssuedAward,
+) -> Result<IssueOutcome, StorageError> {
+    let at = micros(award.issued_at);
+    // The award, its credential, audit entry and outbox job; how many round
+    // trips that takes is the backend's business (`write_award`).
+    if write_award(&mut tx, award, at).await? {
+        tx.commit().await.map_err(db_error("committing the award"))?;
+        return Ok(IssueOutcome::Created);
+    }
+    let existing = existing_award(&mut tx, award).await?;
+    tx.rollback().await.map_err(db_error("rolling back the repeated award"))?;
+    Ok(existing)
+}
+
+/// What to answer when `award`'s source record id is taken: the award
+/// holding it, or `Created` if that is this very award (written by an
+/// earlier attempt of the same call whose answer was lost).
+async fn existing_award(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    award: &NewIssuedAward,
+) -> Result<IssueOutcome, StorageError> {
+    let existing = sqlx::query(select_award!("where source_record_id = $1"))
+        .bind(&award.source_record_id)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db_error("reading the existing award"))?
+        .ok_or_else(|| StorageError::Corrupt("the award holding a source record id is not readable".into()))?;
+    let existing = award_from_row(&existing)?;
+    if existing.award_id == award.award_id && existing.credential_id == award.credential_id {
+        return Ok(IssueOutcome::Created);
+    }
+    Ok(IssueOutcome::Existing(existing))
 }
 
 /// The `credential_issued` audit details: where the credential points, no

@@ -65,6 +65,10 @@ impl PgStore {
     fn read_pool(&self) -> &PgPool {
         &self.pool
     }
+
+    pub(super) async fn record_issued_award(&self, award: &NewIssuedAward) -> Result<IssueOutcome, StorageError> {
+        self.retrying(move || async move { record_award_in(self.begin_write().await?, award).await }).await
+    }
 }
 
 /// Deadlocks and serialisation failures roll the whole transaction back;
@@ -91,8 +95,8 @@ const INSERT_FREE: &str = "\
 
 /// Writes an award's rows; false if the source record id is taken.
 async fn write_award(
-    tx: &mut sqlx::Transaction<'static, Db>,
-    award: &crate::storage::NewIssuedAward,
+    tx: &mut sqlx::Transaction<'_, Db>,
+    award: &NewIssuedAward,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<bool, StorageError> {
     // KEY SHARE on the version: an in-place edit of this version

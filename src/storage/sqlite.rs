@@ -9,11 +9,16 @@
 //! read-only connections, which WAL lets run alongside the writer.
 
 use crate::storage::{StoreOptions, is_foreign_key_violation};
+use sqlx::Connection as _;
 use sqlx::SqlSafeStr as _;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use std::collections::VecDeque;
 use std::str::FromStr as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::oneshot;
 
 type Db = sqlx::Sqlite;
 type This = SqliteStore;
@@ -25,6 +30,70 @@ pub struct SqliteStore {
     writer: SqlitePool,
     /// Read-only connections for everything else.
     reader: SqlitePool,
+    /// Awards waiting to be written together (group commit).
+    awards: Arc<AwardQueue>,
+}
+
+/// The most awards one group-commit transaction writes.
+const MAX_BATCH: usize = 64;
+
+/// Awards waiting for the writer connection. Whoever gets the connection
+/// writes all of them in one transaction and answers each caller after the
+/// commit: one `BEGIN`/`COMMIT` (and the worker-thread hand-offs they cost)
+/// per batch instead of per award, while each award keeps its own outcome.
+#[derive(Debug, Default)]
+struct AwardQueue {
+    jobs: Mutex<VecDeque<AwardJob>>,
+    next_id: AtomicU64,
+}
+
+#[derive(Debug)]
+struct AwardJob {
+    id: u64,
+    award: NewIssuedAward,
+    reply: oneshot::Sender<Result<IssueOutcome, StorageError>>,
+}
+
+impl AwardQueue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<AwardJob>> {
+        // The lock is never held across an await or a panic-prone call, so
+        // poisoning cannot leave the queue half-changed.
+        self.jobs.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn push(&self, award: &NewIssuedAward) -> (u64, oneshot::Receiver<Result<IssueOutcome, StorageError>>) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (reply, answer) = oneshot::channel();
+        self.lock().push_back(AwardJob { id, award: award.clone(), reply });
+        (id, answer)
+    }
+
+    /// Takes a job back if no writer has taken it yet.
+    fn withdraw(&self, id: u64) -> bool {
+        let mut jobs = self.lock();
+        let before = jobs.len();
+        jobs.retain(|job| job.id != id);
+        jobs.len() != before
+    }
+
+    fn take_batch(&self) -> Vec<AwardJob> {
+        let mut jobs = self.lock();
+        let n = jobs.len().min(MAX_BATCH);
+        jobs.drain(..n).collect()
+    }
+}
+
+/// Withdraws a queued award when its caller goes away before a writer has
+/// taken it, so an abandoned call that never started writes nothing.
+struct Withdraw<'a> {
+    queue: &'a AwardQueue,
+    id: u64,
+}
+
+impl Drop for Withdraw<'_> {
+    fn drop(&mut self) {
+        self.queue.withdraw(self.id);
+    }
 }
 
 /// The SQLite migrations, compiled in.
@@ -70,7 +139,7 @@ impl SqliteStore {
             .connect_with(base.read_only(true))
             .await
             .map_err(db_error("opening SQLite read connections"))?;
-        Ok(Self { writer, reader })
+        Ok(Self { writer, reader, awards: Arc::default() })
     }
 
     pub(super) async fn close(&self) {
@@ -85,6 +154,87 @@ impl SqliteStore {
     fn read_pool(&self) -> &SqlitePool {
         &self.reader
     }
+
+    /// Queues the award, then either receives its outcome from the call
+    /// that wrote it, or gets the writer connection first and writes every
+    /// queued award itself.
+    pub(super) async fn record_issued_award(&self, award: &NewIssuedAward) -> Result<IssueOutcome, StorageError> {
+        loop {
+            let (id, mut answer) = self.awards.push(award);
+            let _withdraw = Withdraw { queue: &self.awards, id };
+            loop {
+                tokio::select! {
+                    // Answers first: a writer answers before it lets the
+                    // connection go, so once we hold the connection with our
+                    // job gone from the queue, the answer is already here.
+                    biased;
+                    outcome = &mut answer => match outcome {
+                        Ok(outcome) => return outcome,
+                        // The call writing our award was cancelled before it
+                        // answered (its transaction rolled back, or committed
+                        // and `existing_award` will recognise ours): again.
+                        Err(_) => break,
+                    },
+                    writer = self.writer.acquire() => match writer {
+                        Ok(mut conn) => self.write_queued(&mut conn).await,
+                        Err(error) => {
+                            if self.awards.withdraw(id) {
+                                return Err(db_error("waiting for the SQLite writer")(error));
+                            }
+                            // Another call has our award in hand.
+                            match answer.await {
+                                Ok(outcome) => return outcome,
+                                Err(_) => break,
+                            }
+                        }
+                    },
+                }
+            }
+        }
+    }
+
+    /// Writes the queued awards (up to `MAX_BATCH`) in one transaction and
+    /// answers their callers. If anything fails, the batch is rolled back
+    /// and each award is written in a transaction of its own instead, so
+    /// that every caller gets its own answer, as if there were no batching.
+    async fn write_queued(&self, conn: &mut sqlx::SqliteConnection) {
+        let jobs = self.awards.take_batch();
+        if jobs.is_empty() {
+            return;
+        }
+        match write_batch(conn, &jobs).await {
+            Ok(outcomes) => {
+                for (job, outcome) in jobs.into_iter().zip(outcomes) {
+                    // A caller that has gone away needs no answer.
+                    let _ = job.reply.send(Ok(outcome));
+                }
+            }
+            Err(error) => {
+                tracing::debug!(%error, awards = jobs.len(), "an award batch failed; writing its awards one by one");
+                for job in jobs {
+                    let outcome = match conn.begin_with("begin immediate").await {
+                        Ok(tx) => record_award_in(tx, &job.award).await,
+                        Err(error) => Err(db_error("starting a write transaction")(error)),
+                    };
+                    let _ = job.reply.send(outcome);
+                }
+            }
+        }
+    }
+}
+
+/// All of `jobs` in one transaction; the first error rolls it all back.
+async fn write_batch(conn: &mut sqlx::SqliteConnection, jobs: &[AwardJob]) -> Result<Vec<IssueOutcome>, StorageError> {
+    let mut tx = conn.begin_with("begin immediate").await.map_err(db_error("starting a write transaction"))?;
+    let mut outcomes = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let written = write_award(&mut tx, &job.award, micros(job.award.issued_at)).await?;
+        // Taken, possibly by an award earlier in this very batch (visible
+        // here, and committed with it).
+        outcomes.push(if written { IssueOutcome::Created } else { existing_award(&mut tx, &job.award).await? });
+    }
+    tx.commit().await.map_err(db_error("committing the awards"))?;
+    Ok(outcomes)
 }
 
 /// SQLite reports contention as `SQLITE_BUSY` only after `busy_timeout`;
@@ -130,8 +280,8 @@ const WRITE_AWARD: &str = "\
 /// runs one write transaction at a time, so no locks are needed: nothing
 /// can change between the statements.
 async fn write_award(
-    tx: &mut sqlx::Transaction<'static, Db>,
-    award: &crate::storage::NewIssuedAward,
+    tx: &mut sqlx::Transaction<'_, Db>,
+    award: &NewIssuedAward,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<bool, StorageError> {
     let written = sqlx::query(WRITE_AWARD)
@@ -169,8 +319,8 @@ async fn write_award(
 
 /// After a foreign key violation: which referenced row is missing.
 async fn missing_reference(
-    tx: &mut sqlx::Transaction<'static, Db>,
-    award: &crate::storage::NewIssuedAward,
+    tx: &mut sqlx::Transaction<'_, Db>,
+    award: &NewIssuedAward,
 ) -> Result<StorageError, StorageError> {
     let exists = |found: Option<i64>| found.is_some();
     let version: Option<i64> =
