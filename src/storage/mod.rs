@@ -10,6 +10,11 @@
 //!
 //! Timestamps are stored with microsecond precision on both backends (what
 //! PostgreSQL keeps), so a value reads back the same from either.
+//!
+//! Throughput: on SQLite, concurrent [`Store::record_issued_award`] calls are
+//! committed together (group commit, see `sqlite.rs`); reserving a status
+//! slot costs a transaction of its own, so the issuing path should take
+//! slots from a [`SlotBuffer`], which reserves them in batches.
 
 // `IssueOutcome::Existing` carries a whole `AwardRecord`; it is returned once
 // per request, and boxing it would only add an allocation (and change the
@@ -98,6 +103,13 @@ pub enum Store {
     Sqlite(sqlite::SqliteStore),
     Postgres(postgres::PgStore),
 }
+
+// `Store` is shared by every request handler and worker.
+const _: fn() = || {
+    fn shareable<T: Send + Sync + Clone + 'static>() {}
+    shareable::<Store>();
+    shareable::<SlotBuffer>();
+};
 
 /// Calls the same method on whichever backend this is.
 macro_rules! dispatch {

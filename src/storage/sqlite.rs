@@ -125,9 +125,13 @@ impl SqliteStore {
             .busy_timeout(options.busy_timeout)
             .foreign_keys(true);
         let acquire_timeout = options.busy_timeout.max(Duration::from_secs(30));
+        // No ping before handing out a connection: a local file does not go
+        // away like a network peer, and each ping is another round trip to
+        // the connection's worker thread.
         let writer = SqlitePoolOptions::new()
             .min_connections(1)
             .max_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(acquire_timeout)
             .connect_with(base.clone())
             .await
@@ -135,6 +139,7 @@ impl SqliteStore {
         migrator().run(&writer).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(options.max_connections.max(1))
+            .test_before_acquire(false)
             .acquire_timeout(acquire_timeout)
             .connect_with(base.read_only(true))
             .await
@@ -162,6 +167,19 @@ impl SqliteStore {
         loop {
             let (id, mut answer) = self.awards.push(award);
             let _withdraw = Withdraw { queue: &self.awards, id };
+            // Uncontended: the writer is free, so write now, without having
+            // polled `answer` (answering ourselves then wakes nothing, which
+            // on a multi-threaded runtime would rouse an idle worker).
+            if let Some(mut conn) = self.writer.try_acquire() {
+                self.write_queued(&mut conn).await;
+                drop(conn);
+                match answer.try_recv() {
+                    Ok(outcome) => return outcome,
+                    Err(oneshot::error::TryRecvError::Closed) => continue,
+                    // Beyond the batch limit: still queued.
+                    Err(oneshot::error::TryRecvError::Empty) => {}
+                }
+            }
             loop {
                 tokio::select! {
                     // Answers first: a writer answers before it lets the
