@@ -9,7 +9,7 @@ use crate::metrics::Metrics;
 use crate::signing::data_integrity::{self, ProofOptions, ProofPlacement, format_datetime};
 use crate::signing::issuer::{Issuer, KeySetup};
 use crate::status::{self, Bitstring, MIN_LIST_LENGTH};
-use crate::storage::{StatusSlot, StorageError, Store, StoreOptions};
+use crate::storage::{SlotBuffer, StatusSlot, StorageError, Store, StoreOptions};
 use anyhow::Context;
 use chrono::{SubsecRound, Utc};
 use std::collections::HashMap;
@@ -29,7 +29,7 @@ pub struct App {
     pub metrics: Metrics,
     /// `settings.public_url`, validated.
     pub public_url: HttpsUrl,
-    status: StatusPool,
+    status: SlotBuffer,
     /// Signed status list credentials by list id.
     status_lists: Mutex<HashMap<i64, Arc<String>>>,
 }
@@ -49,7 +49,9 @@ impl App {
         let (issuer, keys) = Issuer::load(&settings).context("cannot set up the signing keys")?;
         let options = StoreOptions { max_connections: settings.db_max_connections, ..StoreOptions::default() };
         let store = Store::connect(&settings.database_url, &options).await.context("cannot open the database")?;
+        let list_size = i64::try_from(MIN_LIST_LENGTH).context("status list length")?;
         let app = Self {
+            status: SlotBuffer::new(store.clone(), STATUS_BATCH, list_size),
             settings,
             store,
             issuer,
@@ -57,7 +59,6 @@ impl App {
             schemas: Arc::new(Schemas::new()),
             metrics: Metrics::new(),
             public_url,
-            status: StatusPool::default(),
             status_lists: Mutex::default(),
         };
         Ok((app, keys))
@@ -65,7 +66,7 @@ impl App {
 
     /// A free revocation status position for a new credential.
     pub async fn status_slot(&self) -> Result<StatusSlot, StorageError> {
-        self.status.take(&self.store).await
+        self.status.take("revocation").await
     }
 
     /// The signed status list credential of `list_id`, `None` for a list
@@ -96,28 +97,5 @@ impl App {
     /// `<public URL><path>`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.settings.public_url)
-    }
-}
-
-/// Status positions reserved in advance, handed out one per credential.
-#[derive(Default)]
-struct StatusPool {
-    slots: Mutex<Vec<StatusSlot>>,
-}
-
-impl StatusPool {
-    async fn take(&self, store: &Store) -> Result<StatusSlot, StorageError> {
-        if let Some(slot) = self.slots.lock().ok().and_then(|mut slots| slots.pop()) {
-            return Ok(slot);
-        }
-        // Several tasks may refill at once; each keeps one and pools the rest.
-        let mut fresh = store
-            .reserve_status_slots("revocation", STATUS_BATCH, i64::try_from(MIN_LIST_LENGTH).unwrap_or(131_072))
-            .await?;
-        let slot = fresh.pop().ok_or(StorageError::NotFound("free status slot"))?;
-        if let Ok(mut slots) = self.slots.lock() {
-            slots.extend(fresh);
-        }
-        Ok(slot)
     }
 }

@@ -14,7 +14,7 @@ use crate::domain::microcredential::{
 };
 use crate::storage::{
     AchievementRecord, AchievementUpdate, AwardRecord as StoredAward, ClientRecord, IssueOutcome, NewAchievement,
-    NewClient, NewIssuedAward, StorageError, Store, UpdateOutcome,
+    NewClient, NewIssuedAward, StatusSlot, StorageError, Store, UpdateOutcome,
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -58,8 +58,15 @@ impl ServiceError {
     }
 }
 
+/// Credential times: whole seconds, as they appear in `validFrom` and proofs.
 fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(0)
+}
+
+/// Record times (definitions, clients): precise, so that lists sorted by
+/// them come out in the order things happened (storage keeps microseconds).
+fn precise_now() -> DateTime<Utc> {
+    Utc::now()
 }
 
 // ---------------------------------------------------------------------------
@@ -116,7 +123,7 @@ pub async fn create_client(
         token_hash: token_hash(&token),
         token_hint: token.chars().take(TOKEN_PREFIX.len() + 6).collect(),
         scopes: scopes.to_vec(),
-        created_at: now(),
+        created_at: precise_now(),
         actor: actor.to_owned(),
     };
     store.create_client(&client).await?;
@@ -253,7 +260,7 @@ pub async fn create_achievement(
     actor: &str,
 ) -> Result<AchievementView, ServiceError> {
     let valid = validate_achievement(app, input)?;
-    let at = now();
+    let at = precise_now();
     let new = NewAchievement {
         achievement_id: uuid::Uuid::new_v4().to_string(),
         definition: definition_json(&valid.definition)?,
@@ -278,7 +285,7 @@ pub async fn update_achievement(
         definition: definition_json(&valid.definition)?,
         course_codes: valid.course_codes,
         edubadges_badgeclass: valid.edubadges_badgeclass,
-        at: now(),
+        at: precise_now(),
         actor: actor.to_owned(),
     };
     let outcome = match app.store.update_achievement(&update).await {
@@ -463,11 +470,68 @@ pub async fn issue_award(
         return repeat_or_conflict(app, existing, &hash);
     }
 
-    let definition = load_definition(&achievement.achievement_id, &achievement.definition)?;
     let slot = app.status_slot().await?;
-    let award_id = uuid::Uuid::new_v4().to_string();
-    let credential_id = uuid::Uuid::new_v4().to_string();
-    let credential_url = url(&credential_url(app, &credential_id))?;
+    let ids = AwardIds { award_id: uuid::Uuid::new_v4().to_string(), credential_id: uuid::Uuid::new_v4().to_string() };
+    let (award_id, credential_id) = (ids.award_id.clone(), ids.credential_id.clone());
+    let mut achievement = achievement;
+    let mut attempt = 1;
+    let outcome = loop {
+        let new = signed_award(app, client, &achievement, &record, &hash, &ids, &slot, issued_at)?;
+        let started = Instant::now();
+        let stored = app.store.record_issued_award(&new).await;
+        app.metrics.storage_duration.observe(started.elapsed());
+        match stored {
+            // The definition was edited in place between reading and
+            // storing: build and sign again from what it says now.
+            Err(StorageError::Stale(_)) if attempt < MAX_STALE_ATTEMPTS => {
+                attempt += 1;
+                achievement = app
+                    .store
+                    .achievement(&achievement.achievement_id)
+                    .await?
+                    .ok_or(ServiceError::NotFound("achievement"))?;
+            }
+            other => break other?,
+        }
+    };
+    match outcome {
+        IssueOutcome::Created => {
+            app.metrics.awards_issued.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(award.id = %award_id, credential.id = %credential_id, achievement.id = %achievement.achievement_id, client.id = %client.client_id, "issued credential");
+            let stored = app.store.award(&award_id).await?.ok_or(ServiceError::NotFound("award"))?;
+            Ok(AwardOutcome::Created(award_view(app, stored)))
+        }
+        // A concurrent request with the same record id won the race.
+        IssueOutcome::Existing(existing) => repeat_or_conflict(app, *existing, &hash),
+    }
+}
+
+/// How often an award is built again because its definition changed under
+/// it; each time needs an administrator's edit to land in a window of
+/// milliseconds, so a third is practically impossible.
+const MAX_STALE_ATTEMPTS: u32 = 3;
+
+struct AwardIds {
+    award_id: String,
+    credential_id: String,
+}
+
+/// Builds the credential from `achievement`'s current version, checks it
+/// against the 1EdTech schema and signs it (proof and VC-JWT): the award,
+/// ready to store.
+#[allow(clippy::too_many_arguments, reason = "one call site; the parts of one award")]
+fn signed_award(
+    app: &App,
+    client: &ClientRecord,
+    achievement: &AchievementRecord,
+    record: &AwardRecord,
+    hash: &str,
+    ids: &AwardIds,
+    slot: &StatusSlot,
+    issued_at: DateTime<Utc>,
+) -> Result<NewIssuedAward, ServiceError> {
+    let definition = load_definition(&achievement.achievement_id, &achievement.definition)?;
+    let credential_url = url(&credential_url(app, &ids.credential_id))?;
     let achievement_url = url(&achievement_url(app, &achievement.achievement_id, achievement.current_version))?;
     let list_url = app.url(&format!("/status/{}", slot.list_id));
     let index = u64::try_from(slot.index).map_err(|e| ServiceError::Internal(e.into()))?;
@@ -478,7 +542,7 @@ pub async fn issue_award(
         issuer: app.issuer.profile(),
         achievement: &definition,
         achievement_id: &achievement_url,
-        award: &record,
+        award: record,
         recipient_salt: &salt,
         valid_from: issued_at,
         // The learner earned it on the SIS's completion date; issuance may
@@ -495,38 +559,26 @@ pub async fn issue_award(
     let started = Instant::now();
     let signed = app.issuer.sign(&app.canonicalizer, &unsigned, issued_at).map_err(|e| {
         // Validation ran first: a refusal here is zegel's own fault.
-        ServiceError::Internal(anyhow::anyhow!("signing award {award_id}: {e}"))
+        ServiceError::Internal(anyhow::anyhow!("signing award {}: {e}", ids.award_id))
     })?;
     app.metrics.signing_duration.observe(started.elapsed());
 
-    let new = NewIssuedAward {
-        award_id: award_id.clone(),
+    Ok(NewIssuedAward {
+        award_id: ids.award_id.clone(),
         client_id: client.client_id.clone(),
         source_record_id: record.record_id().as_str().to_owned(),
-        request_hash: hash.clone(),
+        request_hash: hash.to_owned(),
         achievement_id: achievement.achievement_id.clone(),
         achievement_version: achievement.current_version,
-        record: serde_json::to_string(&record).map_err(|e| ServiceError::Internal(e.into()))?,
-        credential_id: credential_id.clone(),
+        definition: achievement.definition.clone(),
+        record: serde_json::to_string(record).map_err(|e| ServiceError::Internal(e.into()))?,
+        credential_id: ids.credential_id.clone(),
         credential_document: signed.document,
         credential_jwt: signed.jwt,
         issued_at,
-        status: slot,
+        status: *slot,
         actor: format!("client:{}", client.client_id),
-    };
-    let started = Instant::now();
-    let outcome = app.store.record_issued_award(&new).await?;
-    app.metrics.storage_duration.observe(started.elapsed());
-    match outcome {
-        IssueOutcome::Created => {
-            app.metrics.awards_issued.fetch_add(1, Ordering::Relaxed);
-            tracing::info!(award.id = %award_id, credential.id = %credential_id, achievement.id = %achievement.achievement_id, client.id = %client.client_id, "issued credential");
-            let stored = app.store.award(&award_id).await?.ok_or(ServiceError::NotFound("award"))?;
-            Ok(AwardOutcome::Created(award_view(app, stored)))
-        }
-        // A concurrent request with the same record id won the race.
-        IssueOutcome::Existing(existing) => repeat_or_conflict(app, *existing, &hash),
-    }
+    })
 }
 
 fn repeat_or_conflict(app: &App, existing: StoredAward, hash: &str) -> Result<AwardOutcome, ServiceError> {

@@ -114,6 +114,15 @@ impl From<StorageError> for ApiError {
     fn from(error: StorageError) -> Self {
         match error {
             StorageError::NotFound(what) => Self::NotFound(what),
+            // Edited again and again while being issued: nothing was written.
+            StorageError::Stale(what) => {
+                let mut problems = ValidationErrors::new();
+                problems.push(
+                    "achievement_id",
+                    format!("the {what} kept changing while the award was issued; post it again"),
+                );
+                Self::Conflict { message: format!("the {what} changed while the award was issued"), problems }
+            }
             StorageError::Database { source: sqlx::Error::PoolTimedOut | sqlx::Error::Io(_), .. } => {
                 tracing::error!(error = %error, "database unavailable");
                 Self::Unavailable

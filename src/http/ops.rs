@@ -14,12 +14,20 @@ async fn health() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
+const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The service can do its work: the database answers and keys are loaded.
 async fn ready(app: web::Data<App>) -> HttpResponse {
-    let database = match app.store.ping().await {
-        Ok(()) => "ok".to_owned(),
-        Err(e) => {
+    // A load balancer polls this: answer within its timeout even when the
+    // database hangs or cannot be reached.
+    let database = match tokio::time::timeout(READY_TIMEOUT, app.store.ping()).await {
+        Ok(Ok(())) => "ok".to_owned(),
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness: database unavailable");
+            "unavailable".to_owned()
+        }
+        Err(_) => {
+            tracing::warn!(timeout_ms = READY_TIMEOUT.as_millis(), "readiness: the database did not answer in time");
             "unavailable".to_owned()
         }
     };

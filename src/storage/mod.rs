@@ -10,6 +10,11 @@
 //!
 //! Timestamps are stored with microsecond precision on both backends (what
 //! PostgreSQL keeps), so a value reads back the same from either.
+//!
+//! Throughput: on SQLite, concurrent [`Store::record_issued_award`] calls are
+//! committed together (group commit, see `sqlite.rs`); reserving a status
+//! slot costs a transaction of its own, so the issuing path should take
+//! slots from a [`SlotBuffer`], which reserves them in batches.
 
 mod model;
 pub mod postgres;
@@ -94,6 +99,13 @@ pub enum Store {
     Sqlite(sqlite::SqliteStore),
     Postgres(postgres::PgStore),
 }
+
+// `Store` is shared by every request handler and worker.
+const _: fn() = || {
+    fn shareable<T: Send + Sync + Clone + 'static>() {}
+    shareable::<Store>();
+    shareable::<SlotBuffer>();
+};
 
 /// Calls the same method on whichever backend this is.
 macro_rules! dispatch {
@@ -259,6 +271,45 @@ impl Store {
     }
 }
 
+/// Hands out status slots reserved ahead in batches, so that issuing one
+/// credential does not cost a reservation transaction of its own (on SQLite
+/// that transaction costs about as much as recording the award).
+///
+/// Each instance keeps up to `batch - 1` reserved slots per purpose in
+/// memory; those of an instance that stops are simply never used, which is
+/// harmless (they only count toward their list's 90 %). Slots come out in
+/// random order, so consecutive credentials' indexes reveal nothing either.
+/// Cheap to clone; clones share the buffers.
+#[derive(Debug, Clone)]
+pub struct SlotBuffer {
+    store: Store,
+    batch: usize,
+    list_size: i64,
+    buffers: std::sync::Arc<tokio::sync::Mutex<std::collections::HashMap<String, Vec<StatusSlot>>>>,
+}
+
+impl SlotBuffer {
+    /// Reserves `batch` slots at a time (at least 1) in lists of `list_size`.
+    pub fn new(store: Store, batch: usize, list_size: i64) -> Self {
+        Self { store, batch: batch.max(1), list_size, buffers: Default::default() }
+    }
+
+    /// One reserved slot of `purpose`'s lists.
+    pub async fn take(&self, purpose: &str) -> Result<StatusSlot, StorageError> {
+        // Held across the refill: concurrent takers wait for that batch
+        // instead of each reserving one of their own.
+        let mut buffers = self.buffers.lock().await;
+        let buffer = buffers.entry(purpose.to_owned()).or_default();
+        if let Some(slot) = buffer.pop() {
+            return Ok(slot);
+        }
+        let mut fresh = self.store.reserve_status_slots(purpose, self.batch, self.list_size).await?;
+        let slot = fresh.pop().ok_or(StorageError::NotFound("status slot"))?;
+        *buffer = fresh;
+        Ok(slot)
+    }
+}
+
 /// The URL without its password, for error messages.
 fn redact_url(url: &str) -> String {
     // scheme://user:password@host… → scheme://user:***@host…
@@ -314,6 +365,14 @@ fn random_positions(list_size: i64, count: usize) -> Vec<i64> {
         }
     }
     out
+}
+
+/// Fisher–Yates with the operating system's generator.
+fn shuffle<T>(items: &mut [T]) {
+    for i in (1..items.len()).rev() {
+        let j = random_positions(i as i64 + 1, 1).first().copied().unwrap_or(0);
+        items.swap(i, usize::try_from(j).unwrap_or(0));
+    }
 }
 
 fn db_error(context: &'static str) -> impl FnOnce(sqlx::Error) -> StorageError {

@@ -22,6 +22,11 @@ pub enum StorageError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("invalid database URL {url:?}: {reason}")]
     InvalidUrl { url: String, reason: String },
+    /// What a write was based on changed after it was read: the achievement
+    /// version's definition was edited in place after the credential was
+    /// built from it. Nothing was written; build again from what is stored.
+    #[error("{0} changed meanwhile")]
+    Stale(&'static str),
     /// A stored value could not be read back (corrupt or from a newer version).
     #[error("stored data could not be read: {0}")]
     Corrupt(String),
@@ -134,6 +139,11 @@ pub struct NewIssuedAward {
     pub request_hash: String,
     pub achievement_id: String,
     pub achievement_version: i64,
+    /// The version's definition exactly as read to build the credential.
+    /// The write is refused with [`StorageError::Stale`] if the version no
+    /// longer holds it (edited in place in between), so no credential ever
+    /// points at a version that says something else than it embeds.
+    pub definition: String,
     /// The validated award record (learner, result, evidence) as JSON, for the push.
     pub record: String,
     pub credential_id: String,

@@ -7,9 +7,13 @@
 //   `fn read_pool(&self) -> &sqlx::Pool<Db>`;
 //   `fn is_transient(&sqlx::Error) -> bool` (worth retrying the transaction);
 //   `fn index_list(&[i64]) -> IndexList` (an array parameter) and the
-//   statements `SELECT_TAKEN`, `INSERT_SLOTS` that take it;
-//   macros `for_update!()`, `for_key_share!()` (row lock clauses, empty on
-//   SQLite whose write transactions are serialised anyway) and
+//   statement `INSERT_FREE` that takes it (and counts what it inserted);
+//   `async fn write_award(&mut Transaction<'_, Db>, &NewIssuedAward, at)
+//   -> Result<bool, _>` (the award's rows; false if the source record id is
+//   taken), and `record_issued_award` on `This` (which `record_award_in`
+//   serves);
+//   macros `for_update!()` (a row lock clause, empty on SQLite whose write
+//   transactions are serialised anyway) and
 //   `course_codes_json!()` (an achievement's codes as a JSON array).
 //
 // Not a module of its own: `cargo fmt` does not reach it; format it with
@@ -17,9 +21,9 @@
 
 use crate::storage::{
     AchievementRecord, AchievementUpdate, AchievementVersionRecord, AuditEntry, AuditFilter, AwardRecord, ClientRecord,
-    CredentialRecord, IntegrityReport, IssueOutcome, NewAchievement, NewClient, NewIssuedAward, OutboxJob,
-    StatusSlot, StorageError, UpdateOutcome, code_set, db_error, invalid_argument, is_foreign_key_violation,
-    json_strings, list_capacity, micros, random_positions, unique_violation,
+    CredentialRecord, IntegrityReport, IssueOutcome, NewAchievement, NewClient, NewIssuedAward, OutboxJob, StatusSlot,
+    StorageError, UpdateOutcome, code_set, db_error, invalid_argument, json_strings, list_capacity, micros,
+    random_positions, shuffle, unique_violation,
 };
 use chrono::{DateTime, Utc};
 use sqlx::Row as _;
@@ -586,7 +590,9 @@ impl This {
         .await
         .map_err(db_error("locking the open status list"))?;
         let mut open = match open {
-            Some(row) => Some((col::<i64>(&row, "status_list_id")?, col::<i64>(&row, "list_size")?, col(&row, "reserved")?)),
+            Some(row) => {
+                Some((col::<i64>(&row, "status_list_id")?, col::<i64>(&row, "list_size")?, col(&row, "reserved")?))
+            }
             None => None,
         };
 
@@ -606,17 +612,15 @@ impl This {
                 None => (open_status_list(&mut tx, purpose, list_size, now).await?, list_size, 0),
             };
             let take = (count - slots.len()).min(usize::try_from(list_capacity(size) - reserved).unwrap_or(0));
+            // Also counts them in the list's `reserved`.
             let positions = reserve_free_positions(&mut tx, list_id, size, reserved, take, now).await?;
-            sqlx::query("update status_list set reserved = reserved + $2 where status_list_id = $1")
-                .bind(list_id)
-                .bind(positions.len() as i64)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error("counting reserved status slots"))?;
             open = Some((list_id, size, reserved + positions.len() as i64));
             slots.extend(positions.into_iter().map(|index| StatusSlot { list_id, index }));
         }
         tx.commit().await.map_err(db_error("committing the status slot reservation"))?;
+        // Whatever order the database returned them in, hand them out in a
+        // random one: callers may use them one by one.
+        shuffle(&mut slots);
         Ok(slots)
     }
 
@@ -629,134 +633,6 @@ impl This {
     }
 
     // ---- awards ----------------------------------------------------------
-
-    pub(super) async fn record_issued_award(&self, award: &NewIssuedAward) -> Result<IssueOutcome, StorageError> {
-        self.retrying(move || self.try_record_issued_award(award)).await
-    }
-
-    async fn try_record_issued_award(&self, award: &NewIssuedAward) -> Result<IssueOutcome, StorageError> {
-        let at = micros(award.issued_at);
-        let mut tx = self.begin_write().await?;
-
-        // KEY SHARE on the version: an in-place edit of this version
-        // (`update_achievement`, FOR UPDATE) waits for us, or we for it.
-        sqlx::query(concat!(
-            "select version from achievement_version where achievement_id = $1 and version = $2",
-            for_key_share!()
-        ))
-        .bind(&award.achievement_id)
-        .bind(award.achievement_version)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_error("locking the achievement version"))?
-        .ok_or(StorageError::NotFound("achievement version"))?;
-
-        // The idempotency key. On PostgreSQL, `on conflict do nothing` waits
-        // for a concurrent transaction inserting the same key and does
-        // nothing if that one commits, so exactly one award per key exists.
-        let inserted = sqlx::query(
-            "insert into award (award_id, client_id, source_record_id, request_hash, achievement_id, \
-             achievement_version, record, credential_id, created_at, push_state) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending') \
-             on conflict (source_record_id) do nothing",
-        )
-        .bind(&award.award_id)
-        .bind(&award.client_id)
-        .bind(&award.source_record_id)
-        .bind(&award.request_hash)
-        .bind(&award.achievement_id)
-        .bind(award.achievement_version)
-        .bind(&award.record)
-        .bind(&award.credential_id)
-        .bind(at)
-        .execute(&mut *tx)
-        .await
-        .map_err(|error| match unique_violation(&error) {
-            Some(which) if which.contains("credential_id") => {
-                StorageError::Conflict { what: "credential_id", value: award.credential_id.clone() }
-            }
-            Some(_) => StorageError::Conflict { what: "award_id", value: award.award_id.clone() },
-            None if is_foreign_key_violation(&error) => StorageError::NotFound("client"),
-            None => db_error("inserting the award")(error),
-        })?
-        .rows_affected();
-        if inserted == 0 {
-            let existing = sqlx::query(select_award!("where source_record_id = $1"))
-                .bind(&award.source_record_id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_error("reading the existing award"))?
-                .ok_or_else(|| StorageError::Corrupt("the award holding a source record id is not readable".into()))?;
-            let existing = award_from_row(&existing)?;
-            tx.rollback().await.map_err(db_error("rolling back the repeated award"))?;
-            return Ok(IssueOutcome::Existing(Box::new(existing)));
-        }
-
-        // The reserved slot must exist and be free. Checked after the award
-        // insert so that a repeat (above) never trips over its own slot.
-        let slot = sqlx::query(
-            "select c.credential_id from status_slot s left join credential c \
-             on c.status_list_id = s.status_list_id and c.status_index = s.status_index \
-             where s.status_list_id = $1 and s.status_index = $2",
-        )
-        .bind(award.status.list_id)
-        .bind(award.status.index)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_error("checking the status slot"))?
-        .ok_or(StorageError::NotFound("status slot"))?;
-        let slot_conflict =
-            || StorageError::Conflict { what: "status_slot", value: format!("{}/{}", award.status.list_id, award.status.index) };
-        if col::<Option<String>>(&slot, "credential_id")?.is_some() {
-            return Err(slot_conflict());
-        }
-
-        sqlx::query(
-            "insert into credential (credential_id, award_id, document, jwt, issued_at, status_list_id, status_index) \
-             values ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&award.credential_id)
-        .bind(&award.award_id)
-        .bind(&award.credential_document)
-        .bind(&award.credential_jwt)
-        .bind(at)
-        .bind(award.status.list_id)
-        .bind(award.status.index)
-        .execute(&mut *tx)
-        .await
-        .map_err(|error| match unique_violation(&error) {
-            // A concurrent transaction bound the same slot after our check.
-            Some(which) if which.contains("status") => slot_conflict(),
-            Some(_) => StorageError::Conflict { what: "credential_id", value: award.credential_id.clone() },
-            None => db_error("inserting the credential")(error),
-        })?;
-
-        let mut audit = Audit::new(at, &award.actor, "credential_issued");
-        audit.award_id = Some(&award.award_id);
-        audit.credential_id = Some(&award.credential_id);
-        audit.achievement_id = Some(&award.achievement_id);
-        audit.client_id = Some(&award.client_id);
-        // No learner data here: the record stays in `award.record`.
-        audit.details = Some(serde_json::json!({
-            "achievement_version": award.achievement_version,
-            "status_list_id": award.status.list_id,
-            "status_index": award.status.index,
-        }));
-        audit.insert(&mut tx).await?;
-
-        sqlx::query(
-            "insert into outbox_job (kind, award_id, state, attempts, next_attempt_at, created_at) \
-             values ('edubadges_award', $1, 'pending', 0, $2, $2)",
-        )
-        .bind(&award.award_id)
-        .bind(at)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error("queueing the Edubadges push"))?;
-
-        tx.commit().await.map_err(db_error("committing the award"))?;
-        Ok(IssueOutcome::Created)
-    }
 
     pub(super) async fn award(&self, award_id: &str) -> Result<Option<AwardRecord>, StorageError> {
         let row = sqlx::query(select_award!("where award_id = $1"))
@@ -916,6 +792,72 @@ impl This {
     }
 }
 
+/// Records one award in `tx` (a write transaction just begun) and commits,
+/// or rolls back and returns the existing award if its source record id is
+/// taken. Each backend's `record_issued_award` wraps this.
+async fn record_award_in(
+    mut tx: sqlx::Transaction<'_, Db>,
+    award: &NewIssuedAward,
+) -> Result<IssueOutcome, StorageError> {
+    let at = micros(award.issued_at);
+    // The award, its credential, audit entry and outbox job; how many round
+    // trips that takes is the backend's business (`write_award`).
+    if write_award(&mut tx, award, at).await? {
+        tx.commit().await.map_err(db_error("committing the award"))?;
+        return Ok(IssueOutcome::Created);
+    }
+    let existing = existing_award(&mut tx, award).await?;
+    tx.rollback().await.map_err(db_error("rolling back the repeated award"))?;
+    Ok(existing)
+}
+
+/// What to answer when `award`'s source record id is taken: the award
+/// holding it, or `Created` if that is this very award (written by an
+/// earlier attempt of the same call whose answer was lost).
+async fn existing_award(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    award: &NewIssuedAward,
+) -> Result<IssueOutcome, StorageError> {
+    let existing = sqlx::query(select_award!("where source_record_id = $1"))
+        .bind(&award.source_record_id)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db_error("reading the existing award"))?
+        .ok_or_else(|| StorageError::Corrupt("the award holding a source record id is not readable".into()))?;
+    let existing = award_from_row(&existing)?;
+    if existing.award_id == award.award_id && existing.credential_id == award.credential_id {
+        return Ok(IssueOutcome::Created);
+    }
+    Ok(IssueOutcome::Existing(Box::new(existing)))
+}
+
+/// The `credential_issued` audit details: where the credential points, no
+/// learner data (that stays in `award.record`).
+fn issued_details(award: &NewIssuedAward) -> String {
+    serde_json::json!({
+        "achievement_version": award.achievement_version,
+        "status_list_id": award.status.list_id,
+        "status_index": award.status.index,
+    })
+    .to_string()
+}
+
+fn slot_conflict(award: &NewIssuedAward) -> StorageError {
+    StorageError::Conflict { what: "status_slot", value: format!("{}/{}", award.status.list_id, award.status.index) }
+}
+
+/// Names the unique value an award write collided with (the source record
+/// id is handled by `on conflict`, so it is not among them).
+fn award_unique_conflict(award: &NewIssuedAward, which: &str) -> StorageError {
+    if which.contains("status") {
+        slot_conflict(award)
+    } else if which.contains("credential_id") || which.starts_with("credential") || which.contains("credential_pkey") {
+        StorageError::Conflict { what: "credential_id", value: award.credential_id.clone() }
+    } else {
+        StorageError::Conflict { what: "award_id", value: award.award_id.clone() }
+    }
+}
+
 /// Maps a course code to an achievement; `Conflict` if another has it.
 async fn add_course_code(tx: &mut Tx, code: &str, achievement_id: &str) -> Result<(), StorageError> {
     // `on conflict do nothing` rather than catching the violation: on
@@ -957,8 +899,10 @@ async fn open_status_list(tx: &mut Tx, purpose: &str, list_size: i64, now: DateT
 }
 
 /// Reserves `take` free positions of a list, uniformly at random among the
-/// free ones: draw distinct random candidates, drop those already reserved,
-/// keep the first `take` in draw order, insert them; repeat if short.
+/// free ones: draw distinct random candidates and insert, in draw order, the
+/// first `take` that are free, counting them in the list's `reserved` (one
+/// round trip, `INSERT_FREE`); draw again if short. Rejecting taken draws
+/// keeps every free position equally likely.
 async fn reserve_free_positions(
     tx: &mut Tx,
     list_id: i64,
@@ -970,27 +914,17 @@ async fn reserve_free_positions(
     let mut chosen: Vec<i64> = Vec::with_capacity(take);
     while chosen.len() < take {
         let need = take - chosen.len();
-        // Draw enough that one round usually suffices: at least
-        // need / free-fraction, plus a margin.
+        // Draw enough that one round usually suffices: need / free-fraction,
+        // plus a margin.
         let used = reserved + chosen.len() as i64;
         let free = (size - used).max(1);
-        let draws = (need as i64).saturating_mul(size).saturating_mul(5) / (free.saturating_mul(4)) + 8;
+        let draws = (need as i64).saturating_mul(size).saturating_mul(5) / free.saturating_mul(4) + 8;
         let candidates = random_positions(size, usize::try_from(draws).unwrap_or(usize::MAX));
-        let taken: HashSet<i64> = sqlx::query_scalar(SELECT_TAKEN)
-            .bind(list_id)
-            .bind(index_list(&candidates))
-            .fetch_all(&mut **tx)
-            .await
-            .map_err(db_error("checking status positions"))?
-            .into_iter()
-            .collect();
-        let picks: Vec<i64> = candidates.into_iter().filter(|p| !taken.contains(p)).take(need).collect();
-        // Conflicts are skipped, not fatal: whatever was not inserted is
-        // drawn again in the next round.
-        let inserted: Vec<i64> = sqlx::query_scalar(INSERT_SLOTS)
+        let inserted: Vec<i64> = sqlx::query_scalar(INSERT_FREE)
             .bind(list_id)
             .bind(now)
-            .bind(index_list(&picks))
+            .bind(index_list(&candidates))
+            .bind(need as i64)
             .fetch_all(&mut **tx)
             .await
             .map_err(db_error("reserving status positions"))?;

@@ -10,7 +10,7 @@
 //!     let Some(db) = fresh_store(backend).await else { return };
 //!     db.create_client(&…).await.unwrap();
 //! }
-//! common::backend_tests!(creates_a_client);
+//! backend_tests!(creates_a_client); // #[macro_export]ed: at the crate root
 //! ```
 //!
 //! `backend_tests!` makes `sqlite::<name>` and `postgres::<name>` test
