@@ -7,6 +7,7 @@ mod api;
 mod auth;
 mod error;
 mod input;
+mod openapi;
 mod ops;
 pub mod page;
 mod public;
@@ -35,7 +36,7 @@ type Endpoint = (Method, &'static str, Route);
 /// [`routes`] is the router's own table and a route cannot be added without
 /// the tests comparing it with the OpenAPI document.
 fn endpoints() -> Vec<Endpoint> {
-    [api::endpoints(), public::endpoints(), ops::endpoints()].into_iter().flatten().collect()
+    [api::endpoints(), public::endpoints(), ops::endpoints(), openapi::endpoints()].into_iter().flatten().collect()
 }
 
 /// Every route the service answers, as (method, path pattern).
