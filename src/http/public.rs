@@ -8,6 +8,7 @@ use super::error::ApiError;
 use crate::app::App;
 use crate::credential::contexts;
 use crate::issuance;
+use crate::storage::StorageError;
 use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -199,7 +200,8 @@ async fn status_list(app: web::Data<App>, list: web::Path<String>) -> Result<Htt
     let document = app
         .status_list_credential(list_id)
         .await
-        .map_err(ApiError::Internal)?
+        // A storage error keeps its meaning (an unreachable database is 503).
+        .map_err(|e| e.downcast::<StorageError>().map_or_else(ApiError::Internal, ApiError::from))?
         .ok_or(ApiError::NotFound("status list"))?;
     Ok(HttpResponse::Ok()
         .content_type(VC_LD_JSON)
