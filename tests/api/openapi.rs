@@ -506,6 +506,117 @@ async fn the_request_examples_are_valid_and_accepted(backend: Backend) {
     assert!(tried >= 5, "{tried} examples");
 }
 
+/// Every status each operation documents (but 500, a bug, and 503, see
+/// the PostgreSQL test) is provoked, and answered as documented: the
+/// status lists hold what the service really answers, and no more.
+async fn every_documented_status_is_answered_as_documented(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    let spec = Spec::served_by(&app).await;
+    let issued = Issued::make(&app, &spec).await;
+    let achievements = spec.request_examples("POST", "/api/v1/achievements");
+    let awards = spec.request_examples("POST", "/api/v1/awards");
+    let (definition, record) = (&achievements[0].1, &awards[0].1);
+    // A second definition, whose course codes a change of the first may not take.
+    let other = app.post_achievement(&achievements[1].1).await.expect(201);
+    let write_only = zegel::issuance::create_client(&app.db.store, "write only", &["awards:write".into()], "test")
+        .await
+        .unwrap()
+        .token;
+    let unknown = "00000000-0000-4000-8000-000000000000";
+    let too_large = vec![b' '; crate::helpers::MAX_BODY_BYTES + 1];
+
+    for (name, path) in spec.operations() {
+        let target = issued.path(&path);
+        let request = |token: Option<&str>| app.request(method(&name), &target, token);
+        let with = |body: &Value| request(Some(&app.admin_token)).json(body);
+        let raw = |content_type: &str, body: Vec<u8>| {
+            request(Some(&app.admin_token)).header("content-type", content_type).body(body)
+        };
+        let fresh_definition = || {
+            let mut body = definition.clone();
+            body["course_codes"] = json!([format!("C-{}", unique())]);
+            body
+        };
+        let mut probes: Vec<(u16, reqwest::RequestBuilder)> = match (name.as_str(), path.as_str()) {
+            ("GET", "/api/v1/achievements") => vec![(200, request(Some(&app.reader_token)))],
+            ("POST", "/api/v1/achievements") => {
+                vec![(201, with(&fresh_definition())), (409, with(definition)), (422, with(&json!({})))]
+            }
+            ("GET", "/api/v1/achievements/{id}") => vec![
+                (200, request(Some(&app.reader_token))),
+                (404, app.request(Method::GET, &fill(&path, &[("id", unknown)]), Some(&app.reader_token))),
+            ],
+            ("PUT", "/api/v1/achievements/{id}") => {
+                let mut taken = definition.clone();
+                taken["course_codes"] = other["course_codes"].clone();
+                vec![
+                    (200, with(&spec.request_examples(&name, &path)[0].1)),
+                    (
+                        404,
+                        app.request(Method::PUT, &fill(&path, &[("id", unknown)]), Some(&app.admin_token))
+                            .json(definition),
+                    ),
+                    (409, with(&taken)),
+                    (422, with(&json!({"type": "micro_credential"}))),
+                ]
+            }
+            ("POST", "/api/v1/awards") => {
+                let mut fresh = record.clone();
+                fresh["source_record_id"] = json!(format!("r-{}", unique()));
+                let mut changed = record.clone();
+                changed["result"]["grade"] = json!("4");
+                vec![(201, with(&fresh)), (200, with(record)), (409, with(&changed)), (422, with(&json!({})))]
+            }
+            ("GET", "/api/v1/awards") => {
+                let query = query_string(&spec, &name, &path);
+                vec![
+                    (200, app.request(Method::GET, &format!("{path}{query}"), Some(&app.reader_token))),
+                    (
+                        404,
+                        app.request(Method::GET, &format!("{path}?source_record_id=unknown"), Some(&app.reader_token)),
+                    ),
+                    (422, request(Some(&app.reader_token))),
+                ]
+            }
+            ("GET", "/api/v1/awards/{id}") => vec![
+                (200, request(Some(&app.reader_token))),
+                (404, app.request(Method::GET, &fill(&path, &[("id", unknown)]), Some(&app.reader_token))),
+            ],
+            (_, path) if path.starts_with("/api/") => panic!("{name} {path}: say here how to provoke its statuses"),
+            // Public resources: what exists, and what does not.
+            _ => {
+                let mut probes = vec![(200, request(None))];
+                if spec.statuses(&name, &path).contains(&404) {
+                    let missing = fill(&path, &[("id", unknown), ("version", "9"), ("list", "999999")]);
+                    probes.push((404, app.request(Method::GET, &missing, None)));
+                }
+                probes
+            }
+        };
+        if path.starts_with("/api/") {
+            // What every API operation refuses alike.
+            let scope = spec.operation(&name, &path)["x-required-scope"].as_str().unwrap();
+            let lacking = if scope == "awards:read" { write_only.as_str() } else { app.reader_token.as_str() };
+            probes.push((401, request(None)));
+            probes.push((403, request(Some(lacking))));
+            if spec.operation(&name, &path).get("requestBody").is_some() {
+                probes.push((400, raw("application/json", b"{\"name\": ".to_vec())));
+                probes.push((413, raw("application/json", too_large.clone())));
+                probes.push((415, raw("text/plain", serde_json::to_vec(definition).unwrap())));
+            }
+        }
+        let provoked: BTreeSet<u16> = probes.iter().map(|(status, _)| *status).collect();
+        let documented: BTreeSet<u16> =
+            spec.statuses(&name, &path).into_iter().filter(|status| ![500, 503].contains(status)).collect();
+        assert_eq!(provoked, documented, "{name} {path}: the statuses provoked here and the documented ones");
+        for (status, probe) in probes {
+            let reply = app.send(probe).await;
+            assert_eq!(reply.status, status, "{name} {path}: {}", reply.text());
+            spec.check(&name, &path, &reply);
+        }
+    }
+}
+
 /// A variation of a request example.
 struct Variation {
     what: String,
@@ -514,8 +625,8 @@ struct Variation {
     fields: Vec<String>,
 }
 
-/// The members of `schema` (an object schema, or one reached through
-/// `$ref`, `oneOf`, `anyOf` or `allOf`) that lead to an object schema.
+/// The object schema (one with `properties`) that `schema` is, or leads to
+/// through `$ref`, `oneOf`, `anyOf` or `allOf`.
 fn object_schema<'a>(spec: &'a Spec, schema: &'a Value) -> Option<&'a Value> {
     let schema = match schema.get("$ref").and_then(Value::as_str) {
         Some(target) => spec.at(target.strip_prefix('#').unwrap()),
@@ -733,6 +844,7 @@ crate::backend_tests!(
     the_document_is_served_with_the_apps_url_as_its_server,
     every_documented_api_operation_wants_a_token_with_its_scope,
     every_documented_public_resource_answers_as_documented,
+    every_documented_status_is_answered_as_documented,
     the_request_examples_are_valid_and_accepted,
     the_request_schemas_predict_what_the_api_accepts,
 );
