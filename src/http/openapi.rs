@@ -1,6 +1,7 @@
 //! `GET /openapi.json`: the OpenAPI 3.1 document of the HTTP interface.
-//! `openapi.json` beside this file is the source; it has no `servers`,
-//! because only the running service knows its public URL.
+//! `openapi.json` beside this file is the source. Its `servers` names the
+//! default public URL; the served document names the service's own, which
+//! only the running service knows.
 
 use super::Endpoint;
 use super::error::ApiError;
@@ -37,18 +38,13 @@ async fn openapi(app: web::Data<App>) -> Result<HttpResponse, ApiError> {
         .json(with_server(document, &app.settings.public_url)))
 }
 
-/// `document` with `servers` naming `public_url`, placed after `info` where
-/// readers expect it. (Built per request: one process may serve several
-/// public URLs, as the tests do.)
+/// `document` with `servers` naming `public_url` only. (Built per request:
+/// one process may serve several public URLs, as the tests do.)
 fn with_server(document: &Map<String, Value>, public_url: &str) -> Map<String, Value> {
-    let mut out = Map::with_capacity(document.len() + 1);
-    for (name, value) in document {
-        out.insert(name.clone(), value.clone());
-        if name == "info" {
-            out.insert("servers".to_owned(), json!([{ "url": public_url }]));
-        }
-    }
-    out
+    let mut served = document.clone();
+    // An existing member keeps its place.
+    served.insert("servers".to_owned(), json!([{ "url": public_url }]));
+    served
 }
 
 #[cfg(test)]
@@ -56,20 +52,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_embedded_document_is_openapi_3_1_of_this_version_without_servers() {
+    fn the_embedded_document_is_openapi_3_1_of_this_version() {
         let document = DOCUMENT.as_ref().unwrap();
         assert!(document["openapi"].as_str().unwrap().starts_with("3.1."));
         assert_eq!(document["info"]["version"], env!("CARGO_PKG_VERSION"), "update info.version in openapi.json");
-        assert!(!document.contains_key("servers"), "servers are set at run time");
     }
 
     #[test]
-    fn the_public_url_becomes_the_server_after_info() {
+    fn the_public_url_becomes_the_only_server_in_its_place() {
         let document = DOCUMENT.as_ref().unwrap();
         let served = with_server(document, "https://badges.example.edu");
         assert_eq!(served["servers"], json!([{"url": "https://badges.example.edu"}]));
         let names: Vec<&str> = served.keys().map(String::as_str).take(3).collect();
         assert_eq!(names, ["openapi", "info", "servers"]);
-        assert_eq!(served.len(), document.len() + 1);
+        assert_eq!(served.len(), document.len());
     }
 }

@@ -450,6 +450,7 @@ async fn every_documented_public_resource_answers_as_documented(backend: Backend
     assert!(public.len() >= 14, "{public:?}");
     for (name, path) in public {
         assert_eq!(name, "GET", "{path}: public resources are read-only");
+        assert_eq!(spec.operation(&name, &path)["security"], json!([]), "{path} needs no token");
         let target = issued.path(&path);
         let reply = app.get(&target).await;
         assert_eq!(reply.status, 200, "GET {target}: {}", reply.text());
