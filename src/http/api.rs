@@ -1,5 +1,6 @@
 //! `/api/v1`: microcredential definitions and awards, for API clients.
 
+use super::Endpoint;
 use super::auth::Client;
 use super::error::ApiError;
 use super::input::{self, ACHIEVEMENT, AWARD};
@@ -11,22 +12,21 @@ use crate::issuance::{
     SCOPE_AWARDS_WRITE,
 };
 use crate::storage::UpdateOutcome;
-use actix_web::http::header;
+use actix_web::http::{Method, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/api/v1")
-            .route("/achievements", web::get().to(list_achievements))
-            .route("/achievements", web::post().to(create_achievement))
-            .route("/achievements/{id}", web::get().to(get_achievement))
-            .route("/achievements/{id}", web::put().to(update_achievement))
-            .route("/awards", web::post().to(create_award))
-            .route("/awards", web::get().to(find_award))
-            .route("/awards/{id}", web::get().to(get_award)),
-    );
+pub(super) fn endpoints() -> Vec<Endpoint> {
+    vec![
+        (Method::GET, "/api/v1/achievements", web::to(list_achievements)),
+        (Method::POST, "/api/v1/achievements", web::to(create_achievement)),
+        (Method::GET, "/api/v1/achievements/{id}", web::to(get_achievement)),
+        (Method::PUT, "/api/v1/achievements/{id}", web::to(update_achievement)),
+        (Method::POST, "/api/v1/awards", web::to(create_award)),
+        (Method::GET, "/api/v1/awards", web::to(find_award)),
+        (Method::GET, "/api/v1/awards/{id}", web::to(get_award)),
+    ]
 }
 
 fn limit(app: &App) -> usize {

@@ -39,8 +39,10 @@ impl FromRequest for Client {
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(|t| t.trim().to_owned());
+            .and_then(|v| v.split_once(' '))
+            // The scheme is case-insensitive (RFC 9110, section 11.1).
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t.trim().to_owned());
         let app = req.app_data::<web::Data<App>>().cloned();
         Box::pin(async move {
             let (Some(token), Some(app)) = (token, app) else { return Err(ApiError::Unauthorized) };

@@ -7,6 +7,7 @@ mod api;
 mod auth;
 mod error;
 mod input;
+mod openapi;
 mod ops;
 pub mod page;
 mod public;
@@ -16,15 +17,38 @@ pub use error::ApiError;
 use crate::app::App;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::middleware::from_fn;
-use actix_web::{App as ActixApp, HttpServer, web};
+use actix_web::{App as ActixApp, HttpServer, Route, web};
 use std::net::TcpListener;
 use std::time::Instant;
 use tracing::Instrument;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A route: its method, its path pattern (as the router matches it, and as
+/// the OpenAPI document names it) and its handler.
+type Endpoint = (Method, &'static str, Route);
+
+/// Every route of the service. The router is built from this list alone, so
+/// [`routes`] is the router's own table and a route cannot be added without
+/// the tests comparing it with the OpenAPI document.
+fn endpoints() -> Vec<Endpoint> {
+    [api::endpoints(), public::endpoints(), ops::endpoints(), openapi::endpoints()].into_iter().flatten().collect()
+}
+
+/// Every route the service answers, as (method, path pattern).
+pub fn routes() -> Vec<(Method, &'static str)> {
+    endpoints().into_iter().map(|(method, path, _)| (method, path)).collect()
+}
+
+fn register(cfg: &mut web::ServiceConfig) {
+    for (method, path, route) in endpoints() {
+        cfg.route(path, route.method(method));
+    }
+}
 
 /// Starts serving `app` on `listener` (already bound, so tests can use port 0).
 pub fn serve(app: web::Data<App>, listener: TcpListener) -> std::io::Result<Server> {
@@ -38,9 +62,7 @@ pub fn serve(app: web::Data<App>, listener: TcpListener) -> std::io::Result<Serv
                 ApiError::Invalid(problems).into()
             }))
             .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::NotFound("resource").into()))
-            .configure(api::routes)
-            .configure(public::routes)
-            .configure(ops::routes)
+            .configure(register)
             .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::NotFound("resource")) }))
             .wrap(from_fn(observe))
     })

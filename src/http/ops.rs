@@ -1,12 +1,16 @@
 //! Operations: liveness, readiness and Prometheus metrics.
 
+use super::Endpoint;
 use crate::app::App;
+use actix_web::http::Method;
 use actix_web::{HttpResponse, web};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health", web::get().to(health))
-        .route("/ready", web::get().to(ready))
-        .route("/metrics", web::get().to(metrics));
+pub(super) fn endpoints() -> Vec<Endpoint> {
+    vec![
+        (Method::GET, "/health", web::to(health)),
+        (Method::GET, "/ready", web::to(ready)),
+        (Method::GET, "/metrics", web::to(metrics)),
+    ]
 }
 
 /// The process is up.

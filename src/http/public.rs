@@ -3,10 +3,13 @@
 //! zegel's JSON-LD context and the status lists. Anyone may fetch them from
 //! anywhere (CORS `*`).
 
+use super::Endpoint;
 use super::error::ApiError;
 use crate::app::App;
 use crate::credential::contexts;
 use crate::issuance;
+use crate::storage::StorageError;
+use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
@@ -15,15 +18,17 @@ const LD_JSON: &str = "application/ld+json";
 const VC_LD_JSON: &str = "application/vc+ld+json";
 const VC_JWT: &str = "application/vc+jwt";
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/credentials/{id}", web::get().to(credential))
-        .route("/.well-known/did.json", web::get().to(did_document))
-        .route("/.well-known/jwks.json", web::get().to(jwks))
-        .route("/issuer", web::get().to(issuer_profile))
-        .route("/achievements/{id}", web::get().to(achievement))
-        .route("/achievements/{id}/versions/{version}", web::get().to(achievement_version))
-        .route(contexts::ZEGEL_CONTEXT_PATH, web::get().to(zegel_context))
-        .route("/status/{list}", web::get().to(status_list));
+pub(super) fn endpoints() -> Vec<Endpoint> {
+    vec![
+        (Method::GET, "/credentials/{id}", web::to(credential)),
+        (Method::GET, "/.well-known/did.json", web::to(did_document)),
+        (Method::GET, "/.well-known/jwks.json", web::to(jwks)),
+        (Method::GET, "/issuer", web::to(issuer_profile)),
+        (Method::GET, "/achievements/{id}", web::to(achievement)),
+        (Method::GET, "/achievements/{id}/versions/{version}", web::to(achievement_version)),
+        (Method::GET, contexts::ZEGEL_CONTEXT_PATH, web::to(zegel_context)),
+        (Method::GET, "/status/{list}", web::to(status_list)),
+    ]
 }
 
 /// What a client asked for.
@@ -195,7 +200,8 @@ async fn status_list(app: web::Data<App>, list: web::Path<String>) -> Result<Htt
     let document = app
         .status_list_credential(list_id)
         .await
-        .map_err(ApiError::Internal)?
+        // A storage error keeps its meaning (an unreachable database is 503).
+        .map_err(|e| e.downcast::<StorageError>().map_or_else(ApiError::Internal, ApiError::from))?
         .ok_or(ApiError::NotFound("status list"))?;
     Ok(HttpResponse::Ok()
         .content_type(VC_LD_JSON)

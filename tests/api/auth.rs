@@ -122,9 +122,11 @@ async fn each_scope_opens_exactly_its_routes_and_admin_opens_all(backend: Backen
     // admin holds every scope.
     app.send(app.request(Method::GET, &path, Some(&app.admin_token))).await.expect(200);
     app.send_json(Method::POST, "/api/v1/awards", &app.admin_token, &award("scope-3")).await.expect(201);
-    // The lower-case scheme and surrounding spaces are accepted too.
-    let lower = format!("bearer  {} ", app.reader_token);
-    app.send(app.request(Method::GET, &path, None).header("authorization", lower)).await.expect(200);
+    // The scheme in any case, and surrounding spaces, are accepted too.
+    for scheme in ["bearer ", "BEARER", "BeArEr"] {
+        let header = format!("{scheme} {} ", app.reader_token);
+        app.send(app.request(Method::GET, &path, None).header("authorization", header)).await.expect(200);
+    }
 }
 
 async fn public_resources_need_no_token(backend: Backend) {

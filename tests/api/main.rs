@@ -16,5 +16,6 @@ mod auth;
 mod awards;
 mod concurrency;
 mod crash;
+mod openapi;
 mod ops;
 mod public;
