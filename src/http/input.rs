@@ -49,6 +49,9 @@ pub enum Expect {
     Bool,
     /// A number or a string (numbers become their JSON text).
     NumberOrText,
+    /// An identifier: a string, or a whole number taken as its digits (a
+    /// fraction or an exponent in an id is a mistake, not a spelling).
+    Id,
     /// An array of strings (a single string is taken as a one-item array).
     Texts,
     /// An array of numbers or strings.
@@ -96,6 +99,13 @@ fn conform(value: &Value, expect: Expect, field: &str, problems: &mut Validation
         (Expect::NumberOrText, Value::String(_)) => Some(value.clone()),
         (Expect::NumberOrText, Value::Number(n)) => Some(Value::String(n.to_string())),
         (Expect::NumberOrText, _) => wrong(problems, "a number or a string"),
+        (Expect::Id, Value::String(_)) => Some(value.clone()),
+        (Expect::Id, Value::Number(n)) if n.is_u64() || n.is_i64() => Some(Value::String(n.to_string())),
+        (Expect::Id, Value::Number(n)) => {
+            problems.push(field, format!("must be a string or a whole number, not the number {n}"));
+            None
+        }
+        (Expect::Id, _) => wrong(problems, "a string or a whole number"),
         (Expect::Texts, Value::String(_)) => Some(Value::Array(vec![value.clone()])),
         (Expect::Texts | Expect::NumbersOrTexts, Value::Array(items)) => {
             let mut out = Vec::with_capacity(items.len());
@@ -187,7 +197,7 @@ pub const ACHIEVEMENT: &[(&str, Expect)] = &[
 
 /// The members of an award (`POST /api/v1/awards`).
 pub const AWARD: &[(&str, Expect)] = &[
-    ("source_record_id", Expect::NumberOrText),
+    ("source_record_id", Expect::Id),
     ("achievement_id", Expect::Text),
     ("course_code", Expect::Text),
     (
@@ -198,7 +208,7 @@ pub const AWARD: &[(&str, Expect)] = &[
             ("given_name", Expect::Text),
             ("surname_prefix", Expect::Text),
             ("surname", Expect::Text),
-            ("student_number", Expect::NumberOrText),
+            ("student_number", Expect::Id),
         ]),
     ),
     ("result", Expect::Object(&[("grade", Expect::NumberOrText), ("completed_on", Expect::Text)])),
@@ -232,5 +242,19 @@ mod tests {
         assert_eq!(clean["tags"], json!(["one"]));
         assert_eq!(clean["learning_outcomes"], json!(["a"]));
         assert!(!clean.contains_key("image") && !clean.contains_key("identity_checked"));
+    }
+
+    #[test]
+    fn ids_are_strings_or_whole_numbers_never_a_rewritten_fraction() {
+        let mut problems = ValidationErrors::new();
+        let Value::Object(object) = json!({
+            "source_record_id": 123456789012_u64, "learner": {"student_number": 1e3}
+        }) else {
+            unreachable!()
+        };
+        let clean = shape(&object, AWARD, "", &mut problems);
+        assert_eq!(clean["source_record_id"], json!("123456789012"));
+        let listed: Vec<(&str, &str)> = problems.iter().map(|p| (p.field.as_str(), p.message.as_str())).collect();
+        assert_eq!(listed, [("learner.student_number", "must be a string or a whole number, not the number 1000.0")]);
     }
 }

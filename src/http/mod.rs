@@ -21,7 +21,7 @@ use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::middleware::from_fn;
-use actix_web::{App as ActixApp, HttpServer, Route, web};
+use actix_web::{App as ActixApp, HttpServer, Route, guard, web};
 use std::net::TcpListener;
 use std::time::Instant;
 use tracing::Instrument;
@@ -44,9 +44,34 @@ pub fn routes() -> Vec<(Method, &'static str)> {
     endpoints().into_iter().map(|(method, path, _)| (method, path)).collect()
 }
 
+/// One resource per path, in the order the table first names it, with every
+/// method it answers: GET also answers HEAD, and any other method gets 405
+/// with an `Allow` header rather than a misleading 404.
 fn register(cfg: &mut web::ServiceConfig) {
+    let mut resources: Vec<(&'static str, Vec<(Method, Route)>)> = Vec::new();
     for (method, path, route) in endpoints() {
-        cfg.route(path, route.method(method));
+        match resources.iter_mut().find(|(p, _)| *p == path) {
+            Some((_, routes)) => routes.push((method, route)),
+            None => resources.push((path, vec![(method, route)])),
+        }
+    }
+    for (path, routes) in resources {
+        let mut allowed: Vec<String> = Vec::new();
+        let mut resource = web::resource(path);
+        for (method, route) in routes {
+            resource = if method == Method::GET {
+                allowed.extend(["GET".to_owned(), "HEAD".to_owned()]);
+                resource.route(route.guard(guard::Any(guard::Get()).or(guard::Head())))
+            } else {
+                allowed.push(method.as_str().to_owned());
+                resource.route(route.method(method))
+            };
+        }
+        let allow = allowed.join(", ");
+        cfg.service(resource.default_service(web::to(move || {
+            let allow = allow.clone();
+            async move { Err::<actix_web::HttpResponse, _>(ApiError::MethodNotAllowed(allow)) }
+        })));
     }
 }
 

@@ -162,7 +162,10 @@ async fn issuer_profile(app: web::Data<App>) -> Result<HttpResponse, ApiError> {
     if let Value::Object(members) = embedded {
         document.extend(members);
     }
-    Ok(HttpResponse::Ok().content_type(LD_JSON).json(Value::Object(document)))
+    Ok(HttpResponse::Ok()
+        .content_type(LD_JSON)
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300")))
+        .json(Value::Object(document)))
 }
 
 async fn achievement(app: web::Data<App>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
@@ -170,7 +173,11 @@ async fn achievement(app: web::Data<App>, id: web::Path<String>) -> Result<HttpR
         return Err(ApiError::NotFound("achievement"));
     }
     let document = issuance::published_achievement(&app, &id, None).await?;
-    Ok(HttpResponse::Ok().content_type(LD_JSON).json(document))
+    // The newest version: an edit shows within a minute.
+    Ok(HttpResponse::Ok()
+        .content_type(LD_JSON)
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60")))
+        .json(document))
 }
 
 async fn achievement_version(app: web::Data<App>, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {

@@ -600,19 +600,25 @@ async fn an_award_is_found_by_id_and_by_source_record_id(backend: Backend) {
     }
 }
 
-async fn unknown_routes_and_methods_get_a_json_404(backend: Backend) {
+async fn unknown_routes_get_a_json_404_and_wrong_methods_a_405_with_allow(backend: Backend) {
     let Some(app) = spawn_app(backend).await else { return };
-    for (method, path) in [
-        (Method::GET, "/api/v2/awards"),
-        (Method::DELETE, "/api/v1/awards"),
-        (Method::PATCH, "/api/v1/achievements/x"),
-        (Method::GET, "/nothing/here"),
+    for path in ["/api/v2/awards", "/nothing/here", "/api/v1/awards/a/b"] {
+        let reply = app.send(app.request(Method::GET, path, Some(&app.admin_token))).await;
+        reply.expect_error(404, "not_found");
+    }
+    for (method, path, allow) in [
+        (Method::DELETE, "/api/v1/awards", "POST, GET, HEAD"),
+        (Method::PATCH, "/api/v1/achievements/x", "GET, HEAD, PUT"),
+        (Method::POST, "/credentials/x", "GET, HEAD"),
     ] {
         let reply = app.send(app.request(method.clone(), path, Some(&app.admin_token))).await;
-        assert!(reply.status == 404 || reply.status == 405, "{method} {path}: {}", reply.status);
-        assert_eq!(reply.media_type(), "application/json", "{method} {path}");
-        assert!(reply.json()["error"].is_string());
+        reply.expect_error(405, "method_not_allowed");
+        assert_eq!(reply.header("allow"), Some(allow), "{method} {path}");
     }
+    // HEAD is GET without the body.
+    let reply = app.send(app.request(Method::HEAD, "/health", None)).await;
+    assert_eq!(reply.status, 200);
+    assert!(reply.text().is_empty());
 }
 
 /// Several kinds of bad input at once, against a fresh app: none is a 500,
@@ -729,6 +735,6 @@ crate::backend_tests!(
     a_body_that_is_not_declared_json_is_415,
     a_body_over_the_configured_limit_is_413_however_it_is_sent,
     an_award_is_found_by_id_and_by_source_record_id,
-    unknown_routes_and_methods_get_a_json_404,
+    unknown_routes_get_a_json_404_and_wrong_methods_a_405_with_allow,
     bad_input_never_gets_a_500,
 );
