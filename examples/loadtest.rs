@@ -116,6 +116,7 @@ async fn post(client: &reqwest::Client, args: &Args, body: String) -> Option<u16
 #[tokio::main]
 async fn main() {
     let args = Arc::new(args());
+    zegel::push::edubadges::install_tls_provider();
     let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency.max(64)).build().unwrap();
     let tally = Arc::new(Tally::default());
     let next = Arc::new(AtomicUsize::new(0));

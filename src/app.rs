@@ -26,7 +26,7 @@ pub struct App {
     pub issuer: Issuer,
     pub canonicalizer: Arc<Canonicalizer>,
     pub schemas: Arc<Schemas>,
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
     /// `settings.public_url`, validated.
     pub public_url: HttpsUrl,
     status: SlotBuffer,
@@ -57,7 +57,7 @@ impl App {
             issuer,
             canonicalizer: Arc::new(contexts::canonicalizer()),
             schemas: Arc::new(Schemas::new()),
-            metrics: Metrics::new(),
+            metrics: Arc::new(Metrics::new()),
             public_url,
             status_lists: Mutex::default(),
         };

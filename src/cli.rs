@@ -50,6 +50,26 @@ enum Command {
     /// Manage API clients (bearer tokens for the SIS and administrators).
     #[command(subcommand)]
     Clients(ClientsCommand),
+    /// The Edubadges push: run the worker alone, or see where awards stand.
+    #[command(subcommand)]
+    Push(PushCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PushCommand {
+    /// Run the outbox worker only (no HTTP service), until Ctrl-C; for
+    /// operators who run `zegel serve` with ZEGEL_PUSH_WORKER=false.
+    Run,
+    /// Print how many awards are in each push state.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a failed (or waiting) award's push due now.
+    Retry {
+        /// The award id.
+        award_id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -179,6 +199,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify(args) => verify(args),
         Command::Serve => serve(),
         Command::Clients(command) => clients(command),
+        Command::Push(command) => push(command),
     }
 }
 
@@ -213,10 +234,81 @@ fn serve() -> anyhow::Result<ExitCode> {
             database = ?app.store.backend(),
             "zegel is serving"
         );
-        http::serve(actix_web::web::Data::new(app), listener)?.await?;
+        let app = actix_web::web::Data::new(app);
+        match crate::push::Worker::new(app.clone().into_inner())? {
+            Some(worker) if app.settings.push.worker => {
+                actix_web::rt::spawn(worker.run(std::future::pending()));
+            }
+            Some(_) => tracing::info!("the push worker is off here (ZEGEL_PUSH_WORKER=false); run `zegel push run` elsewhere"),
+            None => tracing::warn!(
+                "Edubadges is not configured (ZEGEL_EDUBADGES_URL): awards are issued and wait with push state pending"
+            ),
+        }
+        http::serve(app, listener)?.await?;
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn push(command: PushCommand) -> anyhow::Result<ExitCode> {
+    let settings = Settings::from_env()?;
+    if let PushCommand::Run = command {
+        telemetry::init(&settings.log_filter, settings.log_format, std::io::stdout);
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+        return runtime.block_on(async move {
+            let (app, _keys) = App::build(settings).await?;
+            let Some(worker) = crate::push::Worker::new(Arc::new(app))? else {
+                anyhow::bail!(
+                    "Edubadges is not configured: set ZEGEL_EDUBADGES_URL and the rest (docs/configuration.md)"
+                );
+            };
+            worker
+                .run(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                    tracing::info!("stopping: awards being sent are checked again by the next worker");
+                })
+                .await;
+            Ok(ExitCode::SUCCESS)
+        });
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let options = StoreOptions { max_connections: 2, ..StoreOptions::default() };
+        let store = Store::connect(&settings.database_url, &options).await?;
+        match command {
+            PushCommand::Run => unreachable!("handled above"),
+            PushCommand::Status { json } => {
+                let counts = store.push_counts().await?;
+                if json {
+                    let map: serde_json::Map<String, serde_json::Value> =
+                        counts.iter().map(|(state, n)| (state.clone(), (*n).into())).collect();
+                    println!("{}", serde_json::Value::Object(map));
+                } else {
+                    let mut out = std::io::stdout().lock();
+                    writeln!(out, "{:<10} {:>10}", "state", "awards")?;
+                    for (state, n) in &counts {
+                        writeln!(out, "{state:<10} {n:>10}")?;
+                    }
+                    if counts.is_empty() {
+                        writeln!(out, "(no awards yet)")?;
+                    }
+                }
+            }
+            PushCommand::Retry { award_id } => {
+                let outcome = store.retry_push(&award_id, chrono::Utc::now(), "cli").await?;
+                println!(
+                    "{}",
+                    match outcome {
+                        crate::storage::RetryOutcome::Queued => "queued: the push is due now",
+                        crate::storage::RetryOutcome::Running => "being sent right now; nothing changed",
+                        crate::storage::RetryOutcome::Delivered => "delivered already; nothing changed",
+                    }
+                );
+            }
+        }
+        store.close().await;
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 fn clients(command: ClientsCommand) -> anyhow::Result<ExitCode> {

@@ -48,6 +48,82 @@ pub struct IssuerSettings {
     pub image: Option<String>,
 }
 
+/// Which learner identifier Edubadges matches a direct award on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentifierType {
+    Eppn,
+    Email,
+}
+
+impl IdentifierType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Eppn => "eppn",
+            Self::Email => "email",
+        }
+    }
+}
+
+/// A secret from the environment: never printed, not even by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Where and how to push awards to Edubadges (all of `ZEGEL_EDUBADGES_*`).
+#[derive(Debug, Clone)]
+pub struct EdubadgesSettings {
+    /// The Edubadges API base, e.g. `https://api.edubadges.nl` (no trailing slash).
+    pub url: String,
+    /// The OAuth2 token endpoint (SURFconext), e.g. `https://connect.surfconext.nl/oidc/token`.
+    pub token_url: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// The scope asked for (`edubadges.nl/sis`); empty asks for none.
+    pub scope: String,
+    /// Edubadges e-mails each student about a new direct award.
+    pub notify_recipients: bool,
+    pub identifier_type: IdentifierType,
+    pub connect_timeout: std::time::Duration,
+    /// The whole request, including a slow Edubadges reply.
+    pub timeout: std::time::Duration,
+}
+
+/// How the outbox worker runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushSettings {
+    /// Run the outbox worker inside `zegel serve` (else only `zegel push run` pushes).
+    pub worker: bool,
+    /// Requests to Edubadges in flight at once, at most.
+    pub concurrency: usize,
+    /// Direct awards per bundle (`POST /directaward/create`), at most.
+    pub bundle_size: usize,
+    /// How often an idle worker looks for due jobs.
+    pub poll_interval: std::time::Duration,
+    /// The first retry delay; each further attempt doubles it, up to `retry_max`.
+    pub retry_base: std::time::Duration,
+    pub retry_max: std::time::Duration,
+    /// How long a claimed job is reserved for its worker; a job whose worker
+    /// died is taken up again after this. Longer than the request timeout.
+    pub lease: std::time::Duration,
+    /// How often Edubadges is asked whether a sent award was claimed.
+    pub claim_check: std::time::Duration,
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
@@ -69,6 +145,9 @@ pub struct Settings {
     pub db_max_connections: u32,
     pub log_filter: String,
     pub log_format: LogFormat,
+    /// `None`: awards are issued and wait, pending, until Edubadges is configured.
+    pub edubadges: Option<EdubadgesSettings>,
+    pub push: PushSettings,
 }
 
 /// Every problem with the environment.
@@ -157,6 +236,43 @@ impl Settings {
                 LogFormat::Text
             }
         };
+        let edubadges = edubadges_settings(&get, &mut problems);
+        let seconds = |name: &str, default: usize, min: usize, max: usize, problems: &mut Vec<String>| {
+            std::time::Duration::from_secs(number(&get, name, default, min, max, problems) as u64)
+        };
+        let push = PushSettings {
+            worker: boolean(&get, "ZEGEL_PUSH_WORKER", true, &mut problems),
+            concurrency: number(&get, "ZEGEL_PUSH_CONCURRENCY", 4, 1, 64, &mut problems),
+            bundle_size: number(&get, "ZEGEL_PUSH_BUNDLE_SIZE", 100, 1, 100, &mut problems),
+            poll_interval: std::time::Duration::from_millis(number(
+                &get,
+                "ZEGEL_PUSH_POLL_MS",
+                1000,
+                10,
+                600_000,
+                &mut problems,
+            ) as u64),
+            retry_base: std::time::Duration::from_millis(number(
+                &get,
+                "ZEGEL_PUSH_RETRY_BASE_MS",
+                2000,
+                1,
+                3_600_000,
+                &mut problems,
+            ) as u64),
+            retry_max: seconds("ZEGEL_PUSH_RETRY_MAX_SECS", 3600, 1, 86_400, &mut problems),
+            lease: seconds("ZEGEL_PUSH_LEASE_SECS", 300, 1, 86_400, &mut problems),
+            claim_check: seconds("ZEGEL_PUSH_CLAIM_CHECK_SECS", 3600, 1, 7 * 86_400, &mut problems),
+        };
+        if let Some(edubadges) = &edubadges
+            && push.lease <= edubadges.timeout
+        {
+            problems.push(format!(
+                "ZEGEL_PUSH_LEASE_SECS ({}) must be longer than ZEGEL_EDUBADGES_TIMEOUT_SECS ({}): a job must not be taken up again while its request may still be running",
+                push.lease.as_secs(),
+                edubadges.timeout.as_secs()
+            ));
+        }
         if problems.is_empty() {
             Ok(Self {
                 listen,
@@ -173,11 +289,70 @@ impl Settings {
                 db_max_connections,
                 log_filter,
                 log_format,
+                edubadges,
+                push,
             })
         } else {
             Err(ConfigError(problems))
         }
     }
+}
+
+/// Edubadges is configured when its URL is; then the token URL and client
+/// credentials are required too.
+fn edubadges_settings(get: &impl Fn(&str) -> Option<String>, problems: &mut Vec<String>) -> Option<EdubadgesSettings> {
+    let url = get("ZEGEL_EDUBADGES_URL")?;
+    let mut http_url = |name: &str, value: Option<String>| -> String {
+        let Some(value) = value else {
+            problems.push(format!("{name} is required when ZEGEL_EDUBADGES_URL is set"));
+            return String::new();
+        };
+        let value = value.trim_end_matches('/').to_owned();
+        match oxiri::Iri::parse(value.as_str()) {
+            Ok(iri) if matches!(iri.scheme(), "http" | "https") => {}
+            _ => problems.push(format!("{name}={value:?} must be an http(s) URL")),
+        }
+        value
+    };
+    let url = http_url("ZEGEL_EDUBADGES_URL", Some(url));
+    let token_url = http_url("ZEGEL_EDUBADGES_TOKEN_URL", get("ZEGEL_EDUBADGES_TOKEN_URL"));
+    let mut required = |name: &str| {
+        get(name).unwrap_or_else(|| {
+            problems.push(format!("{name} is required when ZEGEL_EDUBADGES_URL is set"));
+            String::new()
+        })
+    };
+    let client_id = required("ZEGEL_EDUBADGES_CLIENT_ID");
+    let client_secret = Secret::new(required("ZEGEL_EDUBADGES_CLIENT_SECRET"));
+    let identifier_type = match get("ZEGEL_EDUBADGES_IDENTIFIER_TYPE").as_deref() {
+        None | Some("eppn") => IdentifierType::Eppn,
+        Some("email") => IdentifierType::Email,
+        Some(other) => {
+            problems.push(format!("ZEGEL_EDUBADGES_IDENTIFIER_TYPE={other:?} must be eppn or email"));
+            IdentifierType::Eppn
+        }
+    };
+    Some(EdubadgesSettings {
+        url,
+        token_url,
+        client_id,
+        client_secret,
+        // An explicitly empty value is kept: it asks for no scope.
+        scope: get("ZEGEL_EDUBADGES_SCOPE").unwrap_or_else(|| "edubadges.nl/sis".to_owned()),
+        notify_recipients: boolean(get, "ZEGEL_EDUBADGES_NOTIFY", true, problems),
+        identifier_type,
+        connect_timeout: std::time::Duration::from_secs(number(
+            get,
+            "ZEGEL_EDUBADGES_CONNECT_TIMEOUT_SECS",
+            10,
+            1,
+            600,
+            problems,
+        ) as u64),
+        timeout: std::time::Duration::from_secs(
+            number(get, "ZEGEL_EDUBADGES_TIMEOUT_SECS", 120, 1, 3600, problems) as u64
+        ),
+    })
 }
 
 /// `http://<listen address>`, with a wildcard address replaced by loopback.
@@ -251,6 +426,36 @@ mod tests {
         assert_eq!(s.public_url, "https://badges.example.edu");
         assert_eq!(s.issuer.method, IssuerMethod::Web);
         assert_eq!(default_public_url(s.listen), "http://127.0.0.1:9000");
+    }
+
+    #[test]
+    fn edubadges_is_optional_but_complete_when_configured() {
+        let s = settings(&[]).unwrap();
+        assert!(s.edubadges.is_none());
+        assert!(s.push.worker);
+        let err = settings(&[("ZEGEL_EDUBADGES_URL", "https://api.edubadges.nl")]).unwrap_err();
+        assert_eq!(err.0.len(), 3, "{err}");
+        let s = settings(&[
+            ("ZEGEL_EDUBADGES_URL", "https://api.edubadges.nl/"),
+            ("ZEGEL_EDUBADGES_TOKEN_URL", "https://connect.surfconext.nl/oidc/token"),
+            ("ZEGEL_EDUBADGES_CLIENT_ID", "zegel"),
+            ("ZEGEL_EDUBADGES_CLIENT_SECRET", "s3cret"),
+        ])
+        .unwrap();
+        let e = s.edubadges.unwrap();
+        assert_eq!(e.url, "https://api.edubadges.nl");
+        assert_eq!(e.scope, "edubadges.nl/sis");
+        assert_eq!(e.identifier_type, IdentifierType::Eppn);
+        assert!(!format!("{e:?}").contains("s3cret"), "the secret never shows");
+        let err = settings(&[
+            ("ZEGEL_EDUBADGES_URL", "https://api.edubadges.nl/"),
+            ("ZEGEL_EDUBADGES_TOKEN_URL", "https://connect.surfconext.nl/oidc/token"),
+            ("ZEGEL_EDUBADGES_CLIENT_ID", "zegel"),
+            ("ZEGEL_EDUBADGES_CLIENT_SECRET", "s3cret"),
+            ("ZEGEL_EDUBADGES_TIMEOUT_SECS", "600"),
+        ])
+        .unwrap_err();
+        assert!(err.0[0].contains("ZEGEL_PUSH_LEASE_SECS"), "{err}");
     }
 
     #[test]

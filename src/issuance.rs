@@ -394,9 +394,76 @@ pub struct AwardView {
     pub created_at: DateTime<Utc>,
 }
 
+/// Where the award stands with Edubadges.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct PushView {
+    /// `pending`, `sent`, `claimed`, `failed`, `withdrawn`.
     pub state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<PushDetail>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PushDetail {
+    pub last_error: Option<String>,
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    /// When a waiting push is tried next.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// What Edubadges holds, once something was sent.
+    pub edubadges: Option<EdubadgesView>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct EdubadgesView {
+    pub badgeclass: String,
+    pub bundle_id: Option<String>,
+    pub direct_award_id: Option<String>,
+    pub assertion_id: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub claimed_at: Option<DateTime<Utc>>,
+}
+
+impl PushView {
+    fn new(state: String) -> Self {
+        Self { state, attempts: None, detail: None }
+    }
+
+    /// A push that has not been tried yet, due at `due`.
+    fn waiting(state: String, due: DateTime<Utc>) -> Self {
+        Self {
+            state,
+            attempts: Some(0),
+            detail: Some(PushDetail {
+                last_error: None,
+                last_attempt_at: None,
+                next_attempt_at: Some(due),
+                edubadges: None,
+            }),
+        }
+    }
+
+    fn from_status(status: crate::storage::PushStatus) -> Self {
+        let edubadges = status.delivery.filter(|d| d.state != "unsent").map(|d| EdubadgesView {
+            badgeclass: d.badgeclass,
+            bundle_id: d.bundle_id,
+            direct_award_id: d.direct_award_id,
+            assertion_id: d.assertion_id,
+            sent_at: d.sent_at,
+            claimed_at: d.claimed_at,
+        });
+        Self {
+            state: status.state,
+            attempts: Some(status.attempts),
+            detail: Some(PushDetail {
+                last_error: status.last_error,
+                last_attempt_at: status.last_attempt_at,
+                next_attempt_at: status.next_attempt_at,
+                edubadges,
+            }),
+        }
+    }
 }
 
 /// Whether the award was made now or already existed.
@@ -467,7 +534,7 @@ pub async fn issue_award(
     }
     let hash = request_hash(&achievement.achievement_id, &record)?;
     if let Some(existing) = app.store.award_by_source_record_id(record.record_id().as_str()).await? {
-        return repeat_or_conflict(app, existing, &hash);
+        return repeat_or_conflict(app, existing, &hash).await;
     }
 
     let slot = app.status_slot().await?;
@@ -499,10 +566,13 @@ pub async fn issue_award(
             app.metrics.awards_issued.fetch_add(1, Ordering::Relaxed);
             tracing::info!(award.id = %award_id, credential.id = %credential_id, achievement.id = %achievement.achievement_id, client.id = %client.client_id, "issued credential");
             let stored = app.store.award(&award_id).await?.ok_or(ServiceError::NotFound("award"))?;
-            Ok(AwardOutcome::Created(award_view(app, stored)))
+            let mut view = award_view(app, stored);
+            // Just written: not tried yet, due at once (no read needed).
+            view.push = PushView::waiting(view.push.state.clone(), view.created_at);
+            Ok(AwardOutcome::Created(view))
         }
         // A concurrent request with the same record id won the race.
-        IssueOutcome::Existing(existing) => repeat_or_conflict(app, *existing, &hash),
+        IssueOutcome::Existing(existing) => repeat_or_conflict(app, *existing, &hash).await,
     }
 }
 
@@ -581,10 +651,10 @@ fn signed_award(
     })
 }
 
-fn repeat_or_conflict(app: &App, existing: StoredAward, hash: &str) -> Result<AwardOutcome, ServiceError> {
+async fn repeat_or_conflict(app: &App, existing: StoredAward, hash: &str) -> Result<AwardOutcome, ServiceError> {
     if existing.request_hash == hash {
         app.metrics.awards_repeated.fetch_add(1, Ordering::Relaxed);
-        return Ok(AwardOutcome::Existing(award_view(app, existing)));
+        return Ok(AwardOutcome::Existing(with_push_detail(app, award_view(app, existing)).await?));
     }
     app.metrics.awards_conflicting.fetch_add(1, Ordering::Relaxed);
     let mut problems = ValidationErrors::new();
@@ -616,12 +686,89 @@ fn check_schema(app: &App, unsigned: &[u8]) -> Result<(), ServiceError> {
 
 pub async fn award(app: &App, award_id: &str) -> Result<AwardView, ServiceError> {
     let stored = app.store.award(award_id).await?.ok_or(ServiceError::NotFound("award"))?;
-    Ok(award_view(app, stored))
+    with_push_detail(app, award_view(app, stored)).await
 }
 
 pub async fn award_by_source_record_id(app: &App, source_record_id: &str) -> Result<AwardView, ServiceError> {
     let stored = app.store.award_by_source_record_id(source_record_id).await?.ok_or(ServiceError::NotFound("award"))?;
-    Ok(award_view(app, stored))
+    with_push_detail(app, award_view(app, stored)).await
+}
+
+async fn with_push_detail(app: &App, mut view: AwardView) -> Result<AwardView, ServiceError> {
+    if let Some(status) = app.store.push_status(&view.id).await? {
+        view.push = PushView::from_status(status);
+    }
+    Ok(view)
+}
+
+// ---------------------------------------------------------------------------
+// The Edubadges push: visibility and retry
+// ---------------------------------------------------------------------------
+
+/// One award in a push listing.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PushListItem {
+    pub id: String,
+    pub source_record_id: String,
+    pub credential_id: String,
+    pub push: PushView,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PushList {
+    pub awards: Vec<PushListItem>,
+    /// Pass as `after` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+pub const PUSH_STATES: [&str; 5] = ["pending", "sent", "claimed", "failed", "withdrawn"];
+
+/// Awards by push state, oldest first, `limit` per page after award `after`.
+pub async fn push_list(
+    app: &App,
+    state: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<PushList, ServiceError> {
+    let after = match after {
+        None => None,
+        Some(id) => {
+            let award = app.store.award(id).await?.ok_or_else(|| {
+                let mut problems = ValidationErrors::new();
+                problems.push("after", "is not an award id from an earlier page");
+                ServiceError::Invalid(problems)
+            })?;
+            Some((award.created_at, award.award_id))
+        }
+    };
+    let mut rows = app.store.push_list(state, after, limit + 1).await?;
+    let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let next = if more { rows.last().map(|r| r.award_id.clone()) } else { None };
+    let awards = rows
+        .into_iter()
+        .map(|status| PushListItem {
+            id: status.award_id.clone(),
+            source_record_id: status.source_record_id.clone(),
+            credential_id: status.credential_id.clone(),
+            created_at: status.created_at,
+            push: PushView::from_status(status),
+        })
+        .collect();
+    Ok(PushList { awards, next })
+}
+
+/// An administrator's retry: the award's push is due now (after a failure,
+/// or instead of waiting for its next attempt).
+pub async fn retry_push(
+    app: &App,
+    award_id: &str,
+    actor: &str,
+) -> Result<(crate::storage::RetryOutcome, AwardView), ServiceError> {
+    let outcome = app.store.retry_push(award_id, precise_now(), actor).await?;
+    Ok((outcome, award(app, award_id).await?))
 }
 
 fn award_view(app: &App, stored: StoredAward) -> AwardView {
@@ -633,7 +780,7 @@ fn award_view(app: &App, stored: StoredAward) -> AwardView {
         achievement_id: stored.achievement_id,
         achievement_version: stored.achievement_version,
         credential_id: stored.credential_id,
-        push: PushView { state: stored.push_state },
+        push: PushView::new(stored.push_state),
         created_at: stored.created_at,
     }
 }

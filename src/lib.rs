@@ -16,6 +16,7 @@ pub mod issuance;
 pub mod json;
 pub mod jsonld;
 pub mod metrics;
+pub mod push;
 pub mod signing;
 pub mod status;
 pub mod storage;

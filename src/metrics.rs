@@ -57,6 +57,14 @@ pub struct Metrics {
     pub awards_conflicting: AtomicU64,
     pub signing_duration: Histogram,
     pub storage_duration: Histogram,
+    /// (endpoint, status code or transport failure) → count.
+    edubadges_responses: Mutex<BTreeMap<(&'static str, String), u64>>,
+    /// Time of each request to Edubadges or its token endpoint.
+    pub edubadges_duration: Histogram,
+    /// Push job outcomes (sent, duplicate, retry, in_doubt, failed, claimed, …) → count.
+    push_outcomes: Mutex<BTreeMap<&'static str, u64>>,
+    /// From an award's creation to Edubadges holding its direct award.
+    pub push_delivery_duration: Histogram,
 }
 
 impl Metrics {
@@ -69,6 +77,31 @@ impl Metrics {
         if let Ok(mut requests) = self.requests.lock() {
             *requests.entry((method.to_owned(), route.to_owned(), status)).or_insert(0) += 1;
         }
+    }
+
+    /// One answer (or transport failure, e.g. `timeout`) from Edubadges.
+    pub fn record_edubadges(&self, endpoint: &'static str, outcome: String, elapsed: Duration) {
+        self.edubadges_duration.observe(elapsed);
+        if let Ok(mut responses) = self.edubadges_responses.lock() {
+            *responses.entry((endpoint, outcome)).or_insert(0) += 1;
+        }
+    }
+
+    pub fn record_push(&self, outcome: &'static str, count: u64) {
+        if let Ok(mut outcomes) = self.push_outcomes.lock() {
+            *outcomes.entry(outcome).or_insert(0) += count;
+        }
+    }
+
+    /// The metrics in Prometheus text format, with the number of awards in
+    /// each push state (read from the database by the caller).
+    pub fn render_with(&self, push_states: &[(String, i64)]) -> String {
+        let mut out = self.render();
+        out.push_str("# HELP zegel_push_awards Awards by Edubadges push state.\n# TYPE zegel_push_awards gauge\n");
+        for (state, count) in push_states {
+            let _ = writeln!(out, "zegel_push_awards{{state=\"{}\"}} {count}", label(state));
+        }
+        out
     }
 
     /// The metrics in Prometheus text format.
@@ -107,6 +140,32 @@ impl Metrics {
         out.push_str("# HELP zegel_storage_duration_seconds Time to store one issued award (one transaction).\n");
         out.push_str("# TYPE zegel_storage_duration_seconds histogram\n");
         self.storage_duration.write(&mut out, "zegel_storage_duration_seconds", "");
+        out.push_str("# HELP zegel_edubadges_responses_total Answers from Edubadges and its token endpoint, by endpoint and status (or transport failure).\n");
+        out.push_str("# TYPE zegel_edubadges_responses_total counter\n");
+        if let Ok(responses) = self.edubadges_responses.lock() {
+            for ((endpoint, status), count) in responses.iter() {
+                let _ = writeln!(
+                    out,
+                    "zegel_edubadges_responses_total{{endpoint=\"{}\",status=\"{}\"}} {count}",
+                    label(endpoint),
+                    label(status)
+                );
+            }
+        }
+        out.push_str("# HELP zegel_edubadges_request_duration_seconds Time of each request to Edubadges.\n");
+        out.push_str("# TYPE zegel_edubadges_request_duration_seconds histogram\n");
+        self.edubadges_duration.write(&mut out, "zegel_edubadges_request_duration_seconds", "");
+        out.push_str(
+            "# HELP zegel_push_jobs_total Push job attempts by outcome.\n# TYPE zegel_push_jobs_total counter\n",
+        );
+        if let Ok(outcomes) = self.push_outcomes.lock() {
+            for (outcome, count) in outcomes.iter() {
+                let _ = writeln!(out, "zegel_push_jobs_total{{outcome=\"{}\"}} {count}", label(outcome));
+            }
+        }
+        out.push_str("# HELP zegel_push_delivery_seconds From an award's creation until Edubadges holds it.\n");
+        out.push_str("# TYPE zegel_push_delivery_seconds histogram\n");
+        self.push_delivery_duration.write(&mut out, "zegel_push_delivery_seconds", "");
         out
     }
 }

@@ -26,6 +26,8 @@ pub(super) fn endpoints() -> Vec<Endpoint> {
         (Method::POST, "/api/v1/awards", web::to(create_award)),
         (Method::GET, "/api/v1/awards", web::to(find_award)),
         (Method::GET, "/api/v1/awards/{id}", web::to(get_award)),
+        (Method::POST, "/api/v1/awards/{id}/push", web::to(retry_push)),
+        (Method::GET, "/api/v1/push", web::to(list_push)),
     ]
 }
 
@@ -140,6 +142,46 @@ async fn create_award(
 async fn get_award(app: web::Data<App>, client: Client, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     client.require(SCOPE_AWARDS_READ)?;
     Ok(HttpResponse::Ok().json(issuance::award(&app, &id).await?))
+}
+
+async fn retry_push(app: web::Data<App>, client: Client, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    client.require(SCOPE_ADMIN)?;
+    let (outcome, view) = issuance::retry_push(&app, &id, &client.actor()).await?;
+    let (result, mut response) = match outcome {
+        crate::storage::RetryOutcome::Queued => ("queued", HttpResponse::Accepted()),
+        crate::storage::RetryOutcome::Running => ("running", HttpResponse::Ok()),
+        crate::storage::RetryOutcome::Delivered => ("delivered", HttpResponse::Ok()),
+    };
+    tracing::info!(award.id = %view.id, client.id = %client.0.client_id, result, "push retry");
+    Ok(response.json(serde_json::json!({"result": result, "award": view})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListPush {
+    state: Option<String>,
+    after: Option<String>,
+    limit: Option<i64>,
+}
+
+async fn list_push(app: web::Data<App>, client: Client, query: web::Query<ListPush>) -> Result<HttpResponse, ApiError> {
+    client.require(SCOPE_AWARDS_READ)?;
+    let mut problems = ValidationErrors::new();
+    let state = query.state.as_deref().filter(|s| !s.is_empty());
+    if let Some(state) = state
+        && !issuance::PUSH_STATES.contains(&state)
+    {
+        problems.push("state", format!("must be one of {}", issuance::PUSH_STATES.join(", ")));
+    }
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        problems.push("limit", "must be between 1 and 1000");
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::Invalid(problems));
+    }
+    let after = query.after.as_deref().filter(|s| !s.is_empty());
+    Ok(HttpResponse::Ok().json(issuance::push_list(&app, state, after, limit).await?))
 }
 
 #[derive(Deserialize)]

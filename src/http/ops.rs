@@ -43,11 +43,29 @@ async fn ready(app: web::Data<App>) -> HttpResponse {
         "backend": format!("{:?}", app.store.backend()).to_lowercase(),
         "keys": keys,
         "issuer": app.issuer.id(),
-        "edubadges": "not configured: awards wait with push state pending",
+        "edubadges": edubadges_readiness(&app),
     });
     if ready { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
 }
 
+/// Edubadges is not needed to be ready (awards wait in the outbox), but an
+/// operator should see at a glance whether and where awards are pushed.
+fn edubadges_readiness(app: &App) -> serde_json::Value {
+    match &app.settings.edubadges {
+        None => serde_json::json!("not configured: awards are issued and wait with push state pending"),
+        Some(edubadges) => serde_json::json!({
+            "url": edubadges.url,
+            "worker": if app.settings.push.worker { "running in this instance" } else { "off here (ZEGEL_PUSH_WORKER=false): run `zegel push run`" },
+        }),
+    }
+}
+
 async fn metrics(app: web::Data<App>) -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(app.metrics.render())
+    // The push gauges come from the database (the truth across instances);
+    // without it the rest is still worth serving.
+    let states = match tokio::time::timeout(READY_TIMEOUT, app.store.push_counts()).await {
+        Ok(Ok(states)) => states,
+        _ => Vec::new(),
+    };
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(app.metrics.render_with(&states))
 }

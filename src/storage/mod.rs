@@ -265,6 +265,79 @@ impl Store {
         dispatch!(self.audit_entries(&filter))
     }
 
+    // ---- the Edubadges push (see `push_ops.rs`) ------------------------
+
+    /// Takes up to `limit` due outbox jobs (pending and due, or running with
+    /// a lease that ran out) until `lease_until`, counting an attempt each.
+    /// Several instances never hold one job at once: PostgreSQL skips rows
+    /// another transaction has locked (`FOR UPDATE SKIP LOCKED`).
+    pub async fn claim_jobs(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<ClaimedJob>, StorageError> {
+        dispatch!(self.claim_jobs(now, lease_until, limit))
+    }
+
+    /// Record, badge class and delivery of each award (unknown ids are left out).
+    pub async fn push_items(&self, award_ids: &[String]) -> Result<Vec<PushItem>, StorageError> {
+        dispatch!(self.push_items(award_ids))
+    }
+
+    /// (direct award id, award id) of every direct award the ledger knows in
+    /// these badge classes.
+    pub async fn known_direct_awards(&self, badgeclasses: &[String]) -> Result<Vec<(String, String)>, StorageError> {
+        dispatch!(self.known_direct_awards(badgeclasses))
+    }
+
+    /// Writes the deliveries as `sending` and commits, before the request
+    /// that may create them is made. Returns the award ids marked: a job
+    /// whose lease the caller lost is left out and must not be sent.
+    pub async fn mark_sending(
+        &self,
+        marks: &[(ClaimedJob, SendingMark)],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<String>, StorageError> {
+        dispatch!(self.mark_sending(marks, at))
+    }
+
+    /// Records the jobs' outcomes (award push state, ledger, audit, follow-up
+    /// jobs) in one transaction; outcomes of jobs no longer leased to the
+    /// caller are skipped. Returns how many were recorded.
+    pub async fn finish_jobs(&self, outcomes: &[JobOutcome], at: DateTime<Utc>) -> Result<usize, StorageError> {
+        dispatch!(self.finish_jobs(outcomes, at))
+    }
+
+    pub async fn push_status(&self, award_id: &str) -> Result<Option<PushStatus>, StorageError> {
+        dispatch!(self.push_status(award_id))
+    }
+
+    /// Awards by push state, oldest first, after `after` (created at, award id).
+    pub async fn push_list(
+        &self,
+        state: Option<&str>,
+        after: Option<(DateTime<Utc>, String)>,
+        limit: i64,
+    ) -> Result<Vec<PushStatus>, StorageError> {
+        dispatch!(self.push_list(state, after, limit))
+    }
+
+    /// (push state, number of awards), for every state in use.
+    pub async fn push_counts(&self) -> Result<Vec<(String, i64)>, StorageError> {
+        dispatch!(self.push_counts())
+    }
+
+    /// Makes an award's push due now (after a failure, or to skip a wait).
+    pub async fn retry_push(
+        &self,
+        award_id: &str,
+        at: DateTime<Utc>,
+        actor: &str,
+    ) -> Result<RetryOutcome, StorageError> {
+        dispatch!(self.retry_push(award_id, at, actor))
+    }
+
     /// Counts of half-written or inconsistent rows, read in one snapshot.
     pub async fn integrity_report(&self) -> Result<IntegrityReport, StorageError> {
         dispatch!(self.integrity_report())

@@ -218,4 +218,123 @@ pub struct OutboxJob {
     pub attempts: i64,
     pub next_attempt_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+/// An outbox job taken by a worker ([`crate::storage::Store::claim_jobs`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedJob {
+    pub job_id: i64,
+    /// `edubadges_award` (create the direct award) or `edubadges_claim`
+    /// (ask Edubadges whether it was claimed).
+    pub kind: String,
+    pub award_id: String,
+    /// Including this one.
+    pub attempts: i64,
+    /// The claim's lease; also its token: an outcome is recorded only while
+    /// the job is still leased with this value.
+    pub lease_until: DateTime<Utc>,
+}
+
+/// What the push worker needs about an award: its record, where it goes,
+/// and what was sent before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushItem {
+    pub award_id: String,
+    pub credential_id: String,
+    /// The validated award record (JSON).
+    pub record: String,
+    /// The achievement's Edubadges badge class now, if it has one.
+    pub badgeclass: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub delivery: Option<Delivery>,
+}
+
+/// The ledger row of an award's delivery to Edubadges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub award_id: String,
+    pub badgeclass: String,
+    /// `eppn` or `email`.
+    pub identifier_type: String,
+    /// The eppn or e-mail address the direct award is keyed on, lower case.
+    pub recipient: String,
+    /// `unsent`, `sending` (a create may have landed: look before sending
+    /// again), `sent`, `claimed`, `withdrawn`.
+    pub state: String,
+    pub bundle_id: Option<String>,
+    pub direct_award_id: Option<String>,
+    pub assertion_id: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub claimed_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A delivery about to be attempted: written as `sending` and committed
+/// before the request goes out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendingMark {
+    pub award_id: String,
+    pub badgeclass: String,
+    pub identifier_type: String,
+    pub recipient: String,
+}
+
+/// What became of a claimed job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobResult {
+    /// Edubadges holds the direct award (created, found when reconciling, or
+    /// reported as a duplicate): the award is `sent`, and a claim check is
+    /// queued for `check_at`.
+    Sent { bundle_id: Option<String>, direct_award_id: Option<String>, note: Option<String>, check_at: DateTime<Utc> },
+    /// Nothing was created; try again at `retry_at`.
+    NotSent { retry_at: DateTime<Utc>, error: String },
+    /// A create may have landed: look in Edubadges at `retry_at` before
+    /// sending again (the delivery stays `sending`).
+    InDoubt { retry_at: DateTime<Utc>, error: String },
+    /// Edubadges refused for good (or the award cannot be sent): `failed`.
+    Failed { error: String },
+    /// The student claimed it: `claimed`.
+    Claimed { direct_award_id: Option<String>, assertion_id: Option<String> },
+    /// Not claimed yet: look again at `check_at`.
+    Unclaimed { direct_award_id: Option<String>, check_at: DateTime<Utc>, error: Option<String> },
+    /// Gone from Edubadges without a claim (declined, deleted, expired): `withdrawn`.
+    Withdrawn { reason: String },
+}
+
+/// A job's outcome, for [`crate::storage::Store::finish_jobs`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobOutcome {
+    pub job: ClaimedJob,
+    pub result: JobResult,
+}
+
+/// An award's push state as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushStatus {
+    pub award_id: String,
+    pub source_record_id: String,
+    pub credential_id: String,
+    /// `pending`, `sent`, `claimed`, `failed`, `withdrawn`.
+    pub state: String,
+    /// Attempts to create the direct award.
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    /// When the next attempt is due (pending awards only).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub delivery: Option<Delivery>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What an administrator's retry did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryOutcome {
+    /// The award's push is due now (it had failed, or was waiting).
+    Queued,
+    /// Being sent right now; nothing changed.
+    Running,
+    /// Delivered already (`sent`, `claimed`, `withdrawn`); nothing changed.
+    Delivered,
 }

@@ -679,7 +679,8 @@ impl This {
 
     pub(super) async fn outbox_jobs_for_award(&self, award_id: &str) -> Result<Vec<OutboxJob>, StorageError> {
         let rows = sqlx::query(
-            "select job_id, kind, award_id, state, attempts, next_attempt_at, created_at from outbox_job \
+            "select job_id, kind, award_id, state, attempts, next_attempt_at, created_at, last_attempt_at, last_error \
+             from outbox_job \
              where award_id = $1 order by job_id",
         )
         .bind(award_id)
@@ -696,6 +697,8 @@ impl This {
                     attempts: col(row, "attempts")?,
                     next_attempt_at: col(row, "next_attempt_at")?,
                     created_at: col(row, "created_at")?,
+                    last_attempt_at: col(row, "last_attempt_at")?,
+                    last_error: col(row, "last_error")?,
                 })
             })
             .collect()

@@ -27,13 +27,22 @@ pub struct PgStore {
 
 /// The PostgreSQL migrations, compiled in.
 pub fn migrator() -> Migrator {
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        "initial".into(),
-        MigrationType::Simple,
-        include_str!("../../migrations/postgres/0001_initial.sql").into_sql_str(),
-        false,
-    )])
+    Migrator::with_migrations(vec![
+        Migration::new(
+            1,
+            "initial".into(),
+            MigrationType::Simple,
+            include_str!("../../migrations/postgres/0001_initial.sql").into_sql_str(),
+            false,
+        ),
+        Migration::new(
+            2,
+            "push".into(),
+            MigrationType::Simple,
+            include_str!("../../migrations/postgres/0002_push.sql").into_sql_str(),
+            false,
+        ),
+    ])
 }
 
 impl PgStore {
@@ -229,4 +238,22 @@ macro_rules! course_codes_json {
     };
 }
 
+/// Jobs another instance has claimed (row-locked) are passed over.
+macro_rules! skip_locked {
+    () => {
+        " for update skip locked"
+    };
+}
+
+fn text_list(values: &[String]) -> Vec<String> {
+    values.to_vec()
+}
+
+macro_rules! in_text_list {
+    ($param:literal) => {
+        concat!("(select unnest(", $param, "::text[]))")
+    };
+}
+
 include!("ops.rs");
+include!("push_ops.rs");

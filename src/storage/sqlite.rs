@@ -108,13 +108,22 @@ impl Drop for Withdraw<'_> {
 
 /// The SQLite migrations, compiled in.
 pub fn migrator() -> Migrator {
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        "initial".into(),
-        MigrationType::Simple,
-        include_str!("../../migrations/sqlite/0001_initial.sql").into_sql_str(),
-        false,
-    )])
+    Migrator::with_migrations(vec![
+        Migration::new(
+            1,
+            "initial".into(),
+            MigrationType::Simple,
+            include_str!("../../migrations/sqlite/0001_initial.sql").into_sql_str(),
+            false,
+        ),
+        Migration::new(
+            2,
+            "push".into(),
+            MigrationType::Simple,
+            include_str!("../../migrations/sqlite/0002_push.sql").into_sql_str(),
+            false,
+        ),
+    ])
 }
 
 impl SqliteStore {
@@ -408,4 +417,23 @@ macro_rules! course_codes_json {
     };
 }
 
+/// No row locks in SQLite: nothing to skip.
+macro_rules! skip_locked {
+    () => {
+        ""
+    };
+}
+
+/// A list of texts as a JSON array parameter.
+fn text_list(values: &[String]) -> String {
+    serde_json::Value::from(values.to_vec()).to_string()
+}
+
+macro_rules! in_text_list {
+    ($param:literal) => {
+        concat!("(select value from json_each(", $param, "))")
+    };
+}
+
 include!("ops.rs");
+include!("push_ops.rs");

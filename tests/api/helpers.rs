@@ -327,7 +327,15 @@ async fn start_server(db: &TestStore, keys: &Path, overrides: &[(String, String)
     }
     let settings = Settings::from_lookup(|name| env.get(name).cloned()).unwrap();
     let (app, _keys) = App::build(settings).await.unwrap();
-    let server = http::serve(actix_web::web::Data::new(app), listener).unwrap();
+    let app = actix_web::web::Data::new(app);
+    // As `zegel serve` does: the push worker runs beside the service when
+    // Edubadges is configured.
+    if let Some(worker) = zegel::push::Worker::new(app.clone().into_inner()).unwrap()
+        && app.settings.push.worker
+    {
+        tokio::spawn(worker.run(std::future::pending()));
+    }
+    let server = http::serve(app, listener).unwrap();
     let handle = server.handle();
     tokio::spawn(server);
     (address, port, handle)
@@ -335,6 +343,7 @@ async fn start_server(db: &TestStore, keys: &Path, overrides: &[(String, String)
 
 /// An HTTP client for loopback servers (never through a proxy).
 pub fn http_client() -> reqwest::Client {
+    zegel::push::edubadges::install_tls_provider();
     reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(60)).build().unwrap()
 }
 

@@ -585,6 +585,24 @@ async fn every_documented_status_is_answered_as_documented(backend: Backend) {
                 (200, request(Some(&app.reader_token))),
                 (404, app.request(Method::GET, &fill(&path, &[("id", unknown)]), Some(&app.reader_token))),
             ],
+            ("POST", "/api/v1/awards/{id}/push") => {
+                // The issued award's push is taken by a worker (running: 200,
+                // nothing changes); a newer award's waits (202, due now).
+                let now = chrono::Utc::now();
+                app.db.store.claim_jobs(now, now + chrono::Duration::hours(1), 10_000).await.unwrap();
+                let mut fresh = record.clone();
+                fresh["source_record_id"] = json!(format!("r-{}", unique()));
+                let waiting = app.post_award(&fresh).await.expect(201)["id"].as_str().unwrap().to_owned();
+                vec![
+                    (200, request(Some(&app.admin_token))),
+                    (202, app.request(Method::POST, &fill(&path, &[("id", &waiting)]), Some(&app.admin_token))),
+                    (404, app.request(Method::POST, &fill(&path, &[("id", unknown)]), Some(&app.admin_token))),
+                ]
+            }
+            ("GET", "/api/v1/push") => vec![
+                (200, app.request(Method::GET, &format!("{path}?state=pending&limit=2"), Some(&app.reader_token))),
+                (422, app.request(Method::GET, &format!("{path}?state=lost"), Some(&app.reader_token))),
+            ],
             (_, path) if path.starts_with("/api/") => panic!("{name} {path}: say here how to provoke its statuses"),
             // Public resources: what exists, and what does not.
             _ => {
