@@ -110,8 +110,8 @@ pub(super) fn bool_field(value: Option<&Value>, allow_null: bool) -> Result<Fiel
         Some(Value::Null) => Err(FieldError::null()),
         Some(Value::Bool(b)) => Ok(Field::Given(*b)),
         Some(Value::Number(n)) => match n.as_f64() {
-            Some(x) if x == 1.0 => Ok(Field::Given(true)),
-            Some(x) if x == 0.0 => Ok(Field::Given(false)),
+            Some(1.0) => Ok(Field::Given(true)),
+            Some(0.0) => Ok(Field::Given(false)),
             _ => Err(invalid()),
         },
         Some(Value::String(s)) if TRUE.contains(&s.as_str()) => Ok(Field::Given(true)),
