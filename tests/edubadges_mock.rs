@@ -815,6 +815,29 @@ async fn latency_delays_answers_without_serialising_them() {
 }
 
 #[tokio::test]
+async fn the_server_takes_chunked_bodies_pipelined_requests_and_head() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let peer = spawn().await;
+    let mut stream = tokio::net::TcpStream::connect(peer.mock.local_addr()).await.unwrap();
+    let (part1, part2) =
+        ("grant_type=client_credentials&client_id=zegel-mock-client", "&client_secret=zegel-mock-secret");
+    let requests = format!(
+        "POST /oidc/token HTTP/1.1\r\nHost: mock\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Transfer-Encoding: chunked\r\n\r\n{:x}\r\n{part1}\r\n{:x}\r\n{part2}\r\n0\r\n\r\n\
+         HEAD /health HTTP/1.1\r\nHost: mock\r\nConnection: close\r\n\r\n",
+        part1.len(),
+        part2.len()
+    );
+    stream.write_all(requests.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert_eq!(answer.matches("HTTP/1.1 200 OK\r\n").count(), 2, "{answer}");
+    assert!(answer.contains("\"token_type\":\"Bearer\""), "{answer}");
+    assert!(answer.ends_with("Connection: close\r\n\r\n"), "no body after HEAD: {answer}");
+    assert_eq!(peer.mock.snapshot().tokens.len(), 2);
+}
+
+#[tokio::test]
 async fn the_exactly_once_judge_counts_live_awards_per_student() {
     let peer = spawn().await;
     let (_, das) = peer.award(json!([student(1), student(2), student(3)])).await;
@@ -830,4 +853,60 @@ async fn the_exactly_once_judge_counts_live_awards_per_student() {
     let over = peer.mock.snapshot().over_awarded();
     assert_eq!(over.len(), 1);
     assert_eq!((over[0].0.recipient.as_str(), over[0].1), ("s1@university-example.org", 2));
+}
+
+// ---------------------------------------------------------------------------
+// The command line
+// ---------------------------------------------------------------------------
+
+/// Kills the child process when the test ends, passed or not.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_command_line_serves_the_double_and_prints_how_to_point_zegel_at_it() {
+    use std::io::{BufRead as _, Read as _, Write as _};
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_zegel"))
+        .args(["dev", "edubadges-mock", "--port", "0", "--badge-class", "abcdefghijklmnopqrstuv=Course A"])
+        .args(["--faults", "429,500,502,503,504,slow,drop,expired-token,introspect", "--fault-rate", "0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut running = Running(child);
+    let stdout = std::io::BufReader::new(running.0.stdout.take().unwrap());
+    let mut banner = String::new();
+    for line in stdout.lines() {
+        let line = line.unwrap();
+        banner.push_str(&line);
+        banner.push('\n');
+        if line.starts_with("Serving until") {
+            break;
+        }
+    }
+    assert!(banner.contains("badge class:        abcdefghijklmnopqrstuv  Course A"), "{banner}");
+    assert!(banner.contains("export ZEGEL_EDUBADGES_CLIENT_SECRET=zegel-mock-secret"), "{banner}");
+    let base = banner.lines().find_map(|l| l.trim().strip_prefix("export ZEGEL_EDUBADGES_URL=")).unwrap();
+    assert!(banner.contains(&format!("export ZEGEL_EDUBADGES_TOKEN_URL={base}/oidc/token")), "{banner}");
+
+    // A plain HTTP/1.1 client, not reqwest.
+    let mut stream = std::net::TcpStream::connect(base.strip_prefix("http://").unwrap()).unwrap();
+    stream.write_all(b"GET /health HTTP/1.1\r\nHost: mock\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(answer.ends_with(r#"{"overall_status": "OK", "detailed_status": {"database_status": "OK"}}"#), "{answer}");
+
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_zegel"))
+        .args(["dev", "edubadges-mock", "--port", "0", "--faults", "418"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("unknown fault"));
 }
