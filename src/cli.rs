@@ -6,6 +6,7 @@
 use crate::app::App;
 use crate::config::Settings;
 use crate::credential::contexts;
+use crate::dev::edubadges_mock::{self, FaultKind, Faults, MockBadgeClass, MockConfig};
 use crate::signing::data_integrity::{self, ProofOptions, ProofPlacement};
 use crate::signing::issuer::KeySetup;
 use crate::signing::{did, jwt, keys};
@@ -53,6 +54,9 @@ enum Command {
     /// The Edubadges push: run the worker alone, or see where awards stand.
     #[command(subcommand)]
     Push(PushCommand),
+    /// Development tools: stand-ins for the systems zegel talks to.
+    #[command(subcommand)]
+    Dev(DevCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -70,6 +74,65 @@ enum PushCommand {
         /// The award id.
         award_id: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum DevCommand {
+    /// Serve a test double of Edubadges and SURFconext's token endpoint on
+    /// 127.0.0.1, with fault injection, until Ctrl-C. Test credentials only.
+    EdubadgesMock(EdubadgesMockArgs),
+}
+
+#[derive(Debug, Args)]
+struct EdubadgesMockArgs {
+    /// Port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 8090)]
+    port: u16,
+    /// The SURFconext client id the double accepts.
+    #[arg(long, default_value = "zegel-mock-client")]
+    client_id: String,
+    /// The client secret the double accepts.
+    #[arg(long, default_value = "zegel-mock-secret")]
+    client_secret: String,
+    /// A published badge class that takes direct awards (repeatable).
+    /// Default: vqjqdus9RwGVlcvJ7KtDcQ=Data Literacy for Professionals.
+    #[arg(long = "badge-class", value_name = "ENTITY_ID=NAME")]
+    badge_classes: Vec<String>,
+    /// An unpublished badge class: direct awards are refused (repeatable).
+    #[arg(long = "private-badge-class", value_name = "ENTITY_ID=NAME")]
+    private_badge_classes: Vec<String>,
+    /// A badge class with direct awarding disabled (repeatable).
+    #[arg(long = "disabled-badge-class", value_name = "ENTITY_ID=NAME")]
+    disabled_badge_classes: Vec<String>,
+    /// The institution's eppn pattern (Python syntax, matched at the start,
+    /// ignoring case); eppns that do not match are refused.
+    #[arg(long)]
+    eppn_regex: Option<String>,
+    /// Delay every answer by this many milliseconds (without blocking others).
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Lifetime of issued tokens, in seconds.
+    #[arg(long, default_value_t = 3600)]
+    token_ttl_secs: u64,
+    /// Fail this share of Edubadges API requests at random (0 to 1).
+    #[arg(long, default_value_t = 0.0)]
+    fault_rate: f64,
+    /// The faults to draw from, comma-separated: 429, 500, 502, 503, 504,
+    /// slow, drop, expired-token, introspect. Default: all.
+    #[arg(long, value_delimiter = ',', value_name = "KINDS")]
+    faults: Vec<FaultKind>,
+    /// `Retry-After` of 429 answers, in seconds.
+    #[arg(long, default_value_t = 1)]
+    retry_after: u64,
+    /// How late a `slow` answer comes, in milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    slow_ms: u64,
+    /// Seed of the fault generator (same seed and request order, same faults).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Let random faults hit the token endpoint too.
+    #[arg(long)]
+    faults_on_token: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -200,7 +263,121 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve => serve(),
         Command::Clients(command) => clients(command),
         Command::Push(command) => push(command),
+        Command::Dev(DevCommand::EdubadgesMock(args)) => edubadges_mock(args),
     }
+}
+
+/// `ENTITY_ID=NAME`.
+fn badge_class_arg(pair: &str) -> anyhow::Result<MockBadgeClass> {
+    match pair.split_once('=') {
+        Some((id, name)) if !id.trim().is_empty() && !name.trim().is_empty() => {
+            Ok(MockBadgeClass::new(id.trim(), name.trim()))
+        }
+        _ => bail!("a badge class is ENTITY_ID=NAME, not {pair:?}"),
+    }
+}
+
+fn edubadges_mock(args: EdubadgesMockArgs) -> anyhow::Result<ExitCode> {
+    if !(0.0..=1.0).contains(&args.fault_rate) {
+        bail!("--fault-rate must be between 0 and 1");
+    }
+    let mut badge_classes = Vec::new();
+    for pair in &args.badge_classes {
+        badge_classes.push(badge_class_arg(pair)?);
+    }
+    for pair in &args.private_badge_classes {
+        badge_classes.push(badge_class_arg(pair)?.private());
+    }
+    for pair in &args.disabled_badge_classes {
+        badge_classes.push(badge_class_arg(pair)?.awarding_disabled());
+    }
+    let mut config = MockConfig {
+        client_id: args.client_id,
+        client_secret: args.client_secret,
+        eppn_regex: args.eppn_regex,
+        latency: std::time::Duration::from_millis(args.latency_ms),
+        token_ttl: std::time::Duration::from_secs(args.token_ttl_secs),
+        ..MockConfig::default()
+    };
+    if !badge_classes.is_empty() {
+        config.badge_classes = badge_classes;
+    }
+    let faults = Faults {
+        rate: args.fault_rate,
+        kinds: if args.faults.is_empty() { FaultKind::ALL.to_vec() } else { args.faults },
+        retry_after_secs: args.retry_after,
+        slow: std::time::Duration::from_millis(args.slow_ms),
+        seed: args.seed,
+        include_token_endpoint: args.faults_on_token,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let listen = std::net::SocketAddr::from(([127, 0, 0, 1], args.port));
+        let listener = std::net::TcpListener::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
+        let mock = edubadges_mock::start(listener, config).await?;
+        mock.set_faults(faults.clone());
+        print_mock_banner(&mock, &faults)?;
+        wait_for_shutdown().await?;
+        mock.stop().await;
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_mock_banner(mock: &edubadges_mock::MockServer, faults: &Faults) -> anyhow::Result<()> {
+    let config = mock.config();
+    let base = mock.base_url();
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "Edubadges test double (NOT Edubadges; test credentials only)")?;
+    writeln!(out, "  Edubadges base URL: {base}")?;
+    writeln!(out, "  token URL:          {}", mock.token_url())?;
+    writeln!(out, "  client id:          {}", config.client_id)?;
+    writeln!(out, "  client secret:      {}", config.client_secret)?;
+    writeln!(out, "  scope:              {}", edubadges_mock::SIS_SCOPE)?;
+    for bc in &config.badge_classes {
+        let note = match (bc.is_private, bc.direct_awarding_disabled) {
+            (true, _) => " (unpublished)",
+            (false, true) => " (direct awarding disabled)",
+            (false, false) => "",
+        };
+        writeln!(out, "  badge class:        {}  {}{note}", bc.entity_id, bc.name)?;
+    }
+    if let Some(pattern) = &config.eppn_regex {
+        writeln!(out, "  eppn pattern:       {pattern}")?;
+    }
+    if !config.latency.is_zero() {
+        writeln!(out, "  latency:            {} ms", config.latency.as_millis())?;
+    }
+    if faults.rate > 0.0 {
+        let kinds: Vec<String> = faults.kinds.iter().map(ToString::to_string).collect();
+        writeln!(out, "  faults:             {} of requests: {} (seed {})", faults.rate, kinds.join(","), faults.seed)?;
+    } else {
+        writeln!(out, "  faults:             none (POST {base}/_mock/faults to add some)")?;
+    }
+    writeln!(out, "  state:              GET {base}/_mock/state")?;
+    writeln!(out, "\nPoint zegel at it:")?;
+    writeln!(out, "  export ZEGEL_EDUBADGES_URL={base}")?;
+    writeln!(out, "  export ZEGEL_EDUBADGES_TOKEN_URL={}", mock.token_url())?;
+    writeln!(out, "  export ZEGEL_EDUBADGES_CLIENT_ID={}", config.client_id)?;
+    writeln!(out, "  export ZEGEL_EDUBADGES_CLIENT_SECRET={}", config.client_secret)?;
+    writeln!(out, "\nServing until Ctrl-C.")?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Ctrl-C, or SIGTERM where there is one.
+async fn wait_for_shutdown() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await?;
+    Ok(())
 }
 
 fn serve() -> anyhow::Result<ExitCode> {

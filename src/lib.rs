@@ -5,11 +5,13 @@
 //! documents, [`jsonld`] canonicalises them offline, [`signing`] creates
 //! `eddsa-rdfc-2022` proofs and VC-JWTs, [`status`] reads and writes
 //! Bitstring Status Lists, [`verification`] checks any OB 3.0 credential.
+//! [`dev`] holds test doubles of the systems zegel talks to.
 
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod credential;
+pub mod dev;
 pub mod domain;
 pub mod http;
 pub mod issuance;

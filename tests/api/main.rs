@@ -19,3 +19,4 @@ mod crash;
 mod openapi;
 mod ops;
 mod public;
+mod push;

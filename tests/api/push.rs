@@ -10,7 +10,11 @@ use std::time::{Duration, Instant};
 use zegel::dev::edubadges_mock::{self, FaultKind, Faults, MockConfig, MockServer};
 
 /// The double, and zegel pointed at it with short timings (`extra` added).
-async fn spawn_with_edubadges(backend: Backend, config: MockConfig, extra: &[(&str, &str)]) -> Option<(TestApp, MockServer)> {
+async fn spawn_with_edubadges(
+    backend: Backend,
+    config: MockConfig,
+    extra: &[(&str, &str)],
+) -> Option<(TestApp, MockServer)> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let mock = edubadges_mock::start(listener, config.clone()).await.unwrap();
     let (url, token_url) = (mock.base_url(), mock.token_url());
@@ -70,11 +74,11 @@ async fn an_award_is_delivered_once_and_its_claim_is_seen(backend: Backend) {
 
     let state = mock.snapshot();
     assert_eq!(state.live_count(edubadges_mock::DEFAULT_BADGE_CLASS, "s1@uni.example.nl"), 1);
-    let direct_award = state.direct_awards.values().next().unwrap().clone();
+    let direct_award = state.direct_awards[0].clone();
     // What Edubadges got: the credential's URL as evidence, names, grade.
     assert_eq!(direct_award.evidence_url.as_deref(), created["credential_url"].as_str());
     assert_eq!(direct_award.grade_achieved.as_deref(), Some("8.5"));
-    assert_eq!(direct_award.surname.as_deref(), Some("de Vries"));
+    assert_eq!(direct_award.recipient_surname.as_deref(), Some("de Vries"));
 
     let assertion = mock.claim(&direct_award.entity_id).unwrap();
     let claimed = wait_for_state(&app, id, "claimed", Duration::from_secs(20)).await;
@@ -82,7 +86,12 @@ async fn an_award_is_delivered_once_and_its_claim_is_seen(backend: Backend) {
     assert!(mock.snapshot().over_awarded().is_empty());
 
     // The trail names what happened, without learner data.
-    let trail = app.db.store.audit_entries(zegel::storage::AuditFilter { award_id: Some(id.into()), ..Default::default() }).await.unwrap();
+    let trail = app
+        .db
+        .store
+        .audit_entries(zegel::storage::AuditFilter { award_id: Some(id.into()), ..Default::default() })
+        .await
+        .unwrap();
     let actions: Vec<&str> = trail.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(actions, ["credential_issued", "pushed", "claimed"]);
     assert!(trail.iter().all(|e| !e.details.clone().unwrap_or_default().contains("uni.example.nl")));
@@ -93,7 +102,8 @@ async fn an_award_is_delivered_once_and_its_claim_is_seen(backend: Backend) {
 /// the timeout, dropped after commit), every award is delivered exactly once.
 async fn every_award_is_delivered_exactly_once_through_faults(backend: Backend) {
     let config = MockConfig::default();
-    let extra = [("ZEGEL_PUSH_POLL_MS", "300"), ("ZEGEL_PUSH_CLAIM_CHECK_SECS", "3600")];
+    // Small bundles: many requests, so every kind of fault happens.
+    let extra = [("ZEGEL_PUSH_BUNDLE_SIZE", "5"), ("ZEGEL_PUSH_CLAIM_CHECK_SECS", "3600")];
     let Some((app, mock)) = spawn_with_edubadges(backend, config, &extra).await else { return };
     mock.set_faults(Faults {
         rate: 0.3,
@@ -106,10 +116,13 @@ async fn every_award_is_delivered_exactly_once_through_faults(backend: Backend) 
     app.define_microcredential().await;
     let total = if std::env::var_os("CI").is_some() || cfg!(not(debug_assertions)) { 1000 } else { 300 };
     // Eight at a time: the point is the push, not the intake.
-    drop(posts);
+
+    let app_ref = &app;
     for chunk in (0..total).collect::<Vec<_>>().chunks(8) {
-        futures_util::future::join_all(chunk.iter().map(|&n| async move { app.post_award(&award_for(n)).await.expect(201) }))
-            .await;
+        futures_util::future::join_all(
+            chunk.iter().map(|&n| async move { app_ref.post_award(&award_for(n)).await.expect(201) }),
+        )
+        .await;
     }
     let started = Instant::now();
     loop {
@@ -124,7 +137,11 @@ async fn every_award_is_delivered_exactly_once_through_faults(backend: Backend) 
     let state = mock.snapshot();
     assert!(state.over_awarded().is_empty(), "delivered twice: {:?}", state.over_awarded());
     for n in 0..total {
-        assert_eq!(state.live_count(edubadges_mock::DEFAULT_BADGE_CLASS, &format!("s{n}@uni.example.nl")), 1, "learner {n}");
+        assert_eq!(
+            state.live_count(edubadges_mock::DEFAULT_BADGE_CLASS, &format!("s{n}@uni.example.nl")),
+            1,
+            "learner {n}"
+        );
     }
     // The faults did happen, and the lost answers were looked up.
     assert!(state.faults(FaultKind::DropAfterCommit) > 0 && state.faults(FaultKind::Slow) > 0);
@@ -135,13 +152,16 @@ async fn every_award_is_delivered_exactly_once_through_faults(backend: Backend) 
 async fn a_refused_push_is_visible_and_can_be_retried_after_the_fix(backend: Backend) {
     let Some((app, mock)) = spawn_with_edubadges(backend, MockConfig::default(), &[]).await else { return };
     let mut definition = microcredential();
-    definition["edubadges_badgeclass"] = json!("unknownBadgeClass000000");
+    definition["edubadges_badgeclass"] = json!("unknownBadgeClass00000");
     let achievement = app.post_achievement(&definition).await.expect(201);
     let id = app.post_award(&award_for(5)).await.expect(201)["id"].as_str().unwrap().to_owned();
     let failed = wait_for_state(&app, &id, "failed", Duration::from_secs(20)).await;
     let error = failed["push"]["detail"]["last_error"].as_str().unwrap();
     assert!(error.contains("badgeclass"), "{error}");
-    let listed = app.send(app.request(reqwest::Method::GET, "/api/v1/push?state=failed", Some(&app.reader_token))).await.expect(200);
+    let listed = app
+        .send(app.request(reqwest::Method::GET, "/api/v1/push?state=failed", Some(&app.reader_token)))
+        .await
+        .expect(200);
     assert_eq!(listed["awards"][0]["id"], id.as_str());
 
     // Mapped to the right badge class, then retried by an administrator.
