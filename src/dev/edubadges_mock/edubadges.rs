@@ -629,6 +629,52 @@ pub(super) fn reject(world: &mut World, da_id: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn catalog() -> Catalog {
+        Catalog {
+            badge_classes: vec![MockBadgeClass::new("bcbcbcbcbcbcbcbcbcbcbc", "Course")],
+            eppn_regex: None,
+            base_url: "http://mock".into(),
+            created_at: Utc::now(),
+        }
+    }
+
+    fn body(awards: Value) -> Value {
+        json!({"badgeclass": "bcbcbcbcbcbcbcbcbcbcbc", "notify_recipients": true, "direct_awards": awards})
+    }
+
+    #[test]
+    fn create_fails_where_edubadges_server_raises() {
+        let catalog = catalog();
+        let mut world = World::default();
+        let mut run = |data: Value| create(&catalog, &mut world, &data, Utc::now());
+        let raised = |m: &str| Out::PyError(m.to_owned());
+        assert_eq!(run(body(json!("x"))), raised("'str' object has no attribute 'items'"));
+        assert_eq!(run(body(json!([null]))), raised("'list' object has no attribute 'items'"));
+        assert_eq!(
+            run(body(json!([{"eppn": null, "recipient_email": "a@b.nl"}]))),
+            raised("'NoneType' object has no attribute 'lower'")
+        );
+        let mut status_null = body(json!([{"eppn": "a", "recipient_email": "a@b.nl"}]));
+        status_null["status"] = Value::Null;
+        assert_eq!(run(status_null), raised("(1048, \"Column 'status' cannot be null\")"));
+        let Out::Drf(400, Some(list_body)) = run(json!([1])) else { panic!("a list body is a validation error") };
+        assert_eq!(
+            list_body["fields"]["error_message"]["non_field_errors"][0]["error_message"],
+            "Invalid data. Expected a dictionary, but got list."
+        );
+        // An item naming its own badge class fails on its own.
+        let Out::Drf(201, Some(partial)) = run(body(json!([
+            {"eppn": "a", "recipient_email": "a@b.nl", "badgeclass": "bcbcbcbcbcbcbcbcbcbcbc"},
+            {"eppn": "b", "recipient_email": "b@b.nl"},
+        ]))) else {
+            panic!("one award is created")
+        };
+        let error = partial["un_successful_direct_award"][0]["error"].as_str().unwrap_or_default();
+        assert!(error.ends_with("got multiple values for keyword argument 'badgeclass'"), "{error}");
+        assert_eq!(world.direct_awards.len(), 1);
+        assert_eq!(world.bundles[0].initial_total, 2);
+    }
+
     #[test]
     fn fixed_ids_look_like_edubadges_ids() {
         for id in [ISSUER_ID, FACULTY_ID, INSTITUTION_ID, &new_entity_id()] {
