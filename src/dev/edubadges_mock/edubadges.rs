@@ -127,10 +127,8 @@ pub(super) fn create(catalog: &Catalog, world: &mut World, data: &Value, now: Da
     let mut formatting_crash: Option<String> = None;
     let check_eppn = catalog.eppn_regex.is_some() && obj.get("identifier_type").is_none_or(|t| t == "eppn");
 
-    let badgeclass = fields::slug_field(obj.get("badgeclass"), |id| catalog.badge_class(id)).unwrap_or_else(|e| {
-        errors.insert("badgeclass".into(), e.to_json_list());
-        Field::Absent
-    });
+    let badgeclass =
+        keep(&mut errors, "badgeclass", fields::slug_field(obj.get("badgeclass"), |id| catalog.badge_class(id)));
 
     let mut awards: Vec<AwardInput> = Vec::new();
     match obj.get("direct_awards") {
@@ -175,37 +173,13 @@ pub(super) fn create(catalog: &Catalog, world: &mut World, data: &Value, now: Da
         }
     }
 
-    let mut take = |name: &str, result: Result<Field<String>, FieldError>| match result {
-        Ok(field) => field,
-        Err(e) => {
-            errors.insert(name.to_owned(), e.to_json_list());
-            Field::Absent
-        }
-    };
-    let sis_user_id = take("sis_user_id", fields::char_field(obj.get("sis_user_id"), true, true));
-    let batch_mode = match fields::bool_field(obj.get("batch_mode"), true) {
-        Ok(field) => field.into_option().unwrap_or(false),
-        Err(e) => {
-            errors.insert("batch_mode".into(), e.to_json_list());
-            false
-        }
-    };
-    let mut take = |name: &str, result: Result<Field<String>, FieldError>| match result {
-        Ok(field) => field,
-        Err(e) => {
-            errors.insert(name.to_owned(), e.to_json_list());
-            Field::Absent
-        }
-    };
-    let status = take("status", fields::char_field(obj.get("status"), true, false));
-    let identifier_type = take("identifier_type", fields::char_field(obj.get("identifier_type"), false, false));
-    let scheduled_at = match fields::datetime_field(obj.get("scheduled_at")) {
-        Ok(field) => field.into_option(),
-        Err(e) => {
-            errors.insert("scheduled_at".into(), e.to_json_list());
-            None
-        }
-    };
+    let sis_user_id = keep(&mut errors, "sis_user_id", fields::char_field(obj.get("sis_user_id"), true, true));
+    let batch_mode = keep(&mut errors, "batch_mode", fields::bool_field(obj.get("batch_mode"), true));
+    let batch_mode = batch_mode.into_option().unwrap_or(false);
+    let status = keep(&mut errors, "status", fields::char_field(obj.get("status"), true, false));
+    let identifier_type =
+        keep(&mut errors, "identifier_type", fields::char_field(obj.get("identifier_type"), false, false));
+    let scheduled_at = keep(&mut errors, "scheduled_at", fields::datetime_field(obj.get("scheduled_at"))).into_option();
     let notify_recipients = match fields::bool_field(obj.get("notify_recipients"), false) {
         Ok(Field::Given(b)) => b,
         Ok(_) => {
@@ -337,6 +311,14 @@ pub(super) fn create(catalog: &Catalog, world: &mut World, data: &Value, now: Da
     Out::Drf(201, Some(body))
 }
 
+/// The field's value, or `Absent` with its error recorded.
+fn keep<T>(errors: &mut Map<String, Value>, name: &str, result: Result<Field<T>, FieldError>) -> Field<T> {
+    result.unwrap_or_else(|e| {
+        errors.insert(name.to_owned(), e.to_json_list());
+        Field::Absent
+    })
+}
+
 fn one_field(name: &str, error: &FieldError) -> Map<String, Value> {
     let mut map = Map::new();
     map.insert(name.to_owned(), error.to_json_list());
@@ -352,12 +334,9 @@ fn validate_award(
 ) -> (AwardInput, Map<String, Value>) {
     let mut errors = Map::new();
     let mut award = AwardInput::default();
-    match fields::slug_field(member.get("badgeclass"), |id| catalog.badge_class(id)) {
-        Ok(field) => award.has_badgeclass = matches!(field, Field::Given(_)),
-        Err(e) => {
-            errors.insert("badgeclass".into(), e.to_json_list());
-        }
-    }
+    let badgeclass =
+        keep(&mut errors, "badgeclass", fields::slug_field(member.get("badgeclass"), |id| catalog.badge_class(id)));
+    award.has_badgeclass = matches!(badgeclass, Field::Given(_));
     match fields::char_field(member.get("eppn"), true, true) {
         Ok(Field::Given(eppn)) if check_eppn && !catalog.eppn_matches(&eppn) => {
             errors.insert("eppn".into(), FieldError::new("999", "Incorrect eppn format").to_json_list());
@@ -370,40 +349,16 @@ fn validate_award(
             errors.insert("eppn".into(), e.to_json_list());
         }
     }
-    match fields::email_field(member.get("recipient_email")) {
-        Ok(field) => award.recipient_email = field.into_option(),
-        Err(e) => {
-            errors.insert("recipient_email".into(), e.to_json_list());
-        }
-    }
-    let mut text = |name: &str, allow_null: bool, allow_blank: bool| match fields::char_field(
-        member.get(name),
-        allow_null,
-        allow_blank,
-    ) {
-        Ok(field) => field.into_option(),
-        Err(e) => {
-            errors.insert(name.to_owned(), e.to_json_list());
-            None
-        }
+    award.recipient_email =
+        keep(&mut errors, "recipient_email", fields::email_field(member.get("recipient_email"))).into_option();
+    let mut text = |name: &str, allow_null: bool, allow_blank: bool| {
+        keep(&mut errors, name, fields::char_field(member.get(name), allow_null, allow_blank)).into_option()
     };
     award.first_name = text("first_name", true, true);
     award.surname = text("surname", true, true);
-    let _status = text("status", false, false);
-    let evidence_url = fields::url_field(member.get("evidence_url"));
-    match evidence_url {
-        Ok(field) => award.evidence_url = field.into_option(),
-        Err(e) => {
-            errors.insert("evidence_url".into(), e.to_json_list());
-        }
-    }
-    let mut text = |name: &str| match fields::char_field(member.get(name), true, true) {
-        Ok(field) => field.into_option(),
-        Err(e) => {
-            errors.insert(name.to_owned(), e.to_json_list());
-            None
-        }
-    };
+    let _ignored_status = text("status", false, false);
+    award.evidence_url = keep(&mut errors, "evidence_url", fields::url_field(member.get("evidence_url"))).into_option();
+    let mut text = |name: &str| keep(&mut errors, name, fields::char_field(member.get(name), true, true)).into_option();
     award.narrative = text("narrative");
     award.name = text("name");
     award.description = text("description");
@@ -673,6 +628,52 @@ pub(super) fn reject(world: &mut World, da_id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn catalog() -> Catalog {
+        Catalog {
+            badge_classes: vec![MockBadgeClass::new("bcbcbcbcbcbcbcbcbcbcbc", "Course")],
+            eppn_regex: None,
+            base_url: "http://mock".into(),
+            created_at: Utc::now(),
+        }
+    }
+
+    fn body(awards: Value) -> Value {
+        json!({"badgeclass": "bcbcbcbcbcbcbcbcbcbcbc", "notify_recipients": true, "direct_awards": awards})
+    }
+
+    #[test]
+    fn create_fails_where_edubadges_server_raises() {
+        let catalog = catalog();
+        let mut world = World::default();
+        let mut run = |data: Value| create(&catalog, &mut world, &data, Utc::now());
+        let raised = |m: &str| Out::PyError(m.to_owned());
+        assert_eq!(run(body(json!("x"))), raised("'str' object has no attribute 'items'"));
+        assert_eq!(run(body(json!([null]))), raised("'list' object has no attribute 'items'"));
+        assert_eq!(
+            run(body(json!([{"eppn": null, "recipient_email": "a@b.nl"}]))),
+            raised("'NoneType' object has no attribute 'lower'")
+        );
+        let mut status_null = body(json!([{"eppn": "a", "recipient_email": "a@b.nl"}]));
+        status_null["status"] = Value::Null;
+        assert_eq!(run(status_null), raised("(1048, \"Column 'status' cannot be null\")"));
+        let Out::Drf(400, Some(list_body)) = run(json!([1])) else { panic!("a list body is a validation error") };
+        assert_eq!(
+            list_body["fields"]["error_message"]["non_field_errors"][0]["error_message"],
+            "Invalid data. Expected a dictionary, but got list."
+        );
+        // An item naming its own badge class fails on its own.
+        let Out::Drf(201, Some(partial)) = run(body(json!([
+            {"eppn": "a", "recipient_email": "a@b.nl", "badgeclass": "bcbcbcbcbcbcbcbcbcbcbc"},
+            {"eppn": "b", "recipient_email": "b@b.nl"},
+        ]))) else {
+            panic!("one award is created")
+        };
+        let error = partial["un_successful_direct_award"][0]["error"].as_str().unwrap_or_default();
+        assert!(error.ends_with("got multiple values for keyword argument 'badgeclass'"), "{error}");
+        assert_eq!(world.direct_awards.len(), 1);
+        assert_eq!(world.bundles[0].initial_total, 2);
+    }
 
     #[test]
     fn fixed_ids_look_like_edubadges_ids() {
