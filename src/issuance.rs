@@ -725,14 +725,29 @@ pub struct PushList {
 
 pub const PUSH_STATES: [&str; 5] = ["pending", "sent", "claimed", "failed", "withdrawn"];
 
-/// Awards by push state, oldest first, `limit` per page after award `after`.
+/// Awards by push state, oldest first, `limit` (default 100) per page after
+/// award `after`; empty parameters count as absent.
 pub async fn push_list(
     app: &App,
     state: Option<&str>,
     after: Option<&str>,
-    limit: i64,
+    limit: Option<i64>,
 ) -> Result<PushList, ServiceError> {
-    let after = match after {
+    let mut problems = ValidationErrors::new();
+    let state = state.filter(|s| !s.is_empty());
+    if let Some(state) = state
+        && !PUSH_STATES.contains(&state)
+    {
+        problems.push("state", format!("must be one of {}", PUSH_STATES.join(", ")));
+    }
+    let limit = limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        problems.push("limit", "must be between 1 and 1000");
+    }
+    if !problems.is_empty() {
+        return Err(ServiceError::Invalid(problems));
+    }
+    let after = match after.filter(|s| !s.is_empty()) {
         None => None,
         Some(id) => {
             let award = app.store.award(id).await?.ok_or_else(|| {

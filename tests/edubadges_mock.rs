@@ -62,13 +62,7 @@ struct Peer {
 async fn spawn_with(config: MockConfig) -> Peer {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let mock = edubadges_mock::start(listener, config).await.unwrap();
-    let http = {
-        zegel::push::edubadges::install_tls_provider();
-        reqwest::Client::builder()
-    }
-    .timeout(Duration::from_secs(5))
-    .build()
-    .unwrap();
+    let http = client_builder().timeout(Duration::from_secs(5)).build().unwrap();
     let mut peer = Peer { mock, http, token: String::new() };
     peer.token = peer.fetch_token().await;
     peer
@@ -601,17 +595,14 @@ async fn wrong_methods_malformed_json_and_trailing_slashes_answer_like_edubadges
     assert!(malformed.json()["detail"].as_str().unwrap().starts_with("JSON parse error - "), "{}", malformed.text());
 
     let slash = read(
-        {
-            zegel::push::edubadges::install_tls_provider();
-            reqwest::Client::builder()
-        }
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .post(peer.url("/directaward/create/"))
-        .send()
-        .await
-        .unwrap(),
+        client_builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .post(peer.url("/directaward/create/"))
+            .send()
+            .await
+            .unwrap(),
     )
     .await;
     assert_eq!((slash.status, slash.header("location")), (301, Some("/directaward/create")));
@@ -696,13 +687,7 @@ async fn a_slow_answer_comes_after_the_award_was_stored() {
     let peer = spawn().await;
     peer.mock.set_faults(Faults { slow: Duration::from_millis(300), ..Faults::none() });
     peer.mock.push_fault(FaultKind::Slow);
-    let impatient = {
-        zegel::push::edubadges::install_tls_provider();
-        reqwest::Client::builder()
-    }
-    .timeout(Duration::from_millis(100))
-    .build()
-    .unwrap();
+    let impatient = client_builder().timeout(Duration::from_millis(100)).build().unwrap();
     let body = json!({"badgeclass": BC, "notify_recipients": true, "direct_awards": [student(1)]});
     let error =
         impatient.post(peer.url("/directaward/create")).bearer_auth(&peer.token).json(&body).send().await.unwrap_err();
@@ -924,4 +909,10 @@ fn the_command_line_serves_the_double_and_prints_how_to_point_zegel_at_it() {
         .unwrap();
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("unknown fault"));
+}
+
+/// reqwest is built without a default TLS provider: install zegel's first.
+fn client_builder() -> reqwest::ClientBuilder {
+    zegel::push::edubadges::install_tls_provider();
+    reqwest::Client::builder()
 }

@@ -166,22 +166,8 @@ struct ListPush {
 
 async fn list_push(app: web::Data<App>, client: Client, query: web::Query<ListPush>) -> Result<HttpResponse, ApiError> {
     client.require(SCOPE_AWARDS_READ)?;
-    let mut problems = ValidationErrors::new();
-    let state = query.state.as_deref().filter(|s| !s.is_empty());
-    if let Some(state) = state
-        && !issuance::PUSH_STATES.contains(&state)
-    {
-        problems.push("state", format!("must be one of {}", issuance::PUSH_STATES.join(", ")));
-    }
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        problems.push("limit", "must be between 1 and 1000");
-    }
-    if !problems.is_empty() {
-        return Err(ApiError::Invalid(problems));
-    }
-    let after = query.after.as_deref().filter(|s| !s.is_empty());
-    Ok(HttpResponse::Ok().json(issuance::push_list(&app, state, after, limit).await?))
+    let list = issuance::push_list(&app, query.state.as_deref(), query.after.as_deref(), query.limit).await?;
+    Ok(HttpResponse::Ok().json(list))
 }
 
 #[derive(Deserialize)]

@@ -313,7 +313,7 @@ fn token_error(body: &[u8]) -> Option<String> {
 }
 
 async fn read(request: reqwest::RequestBuilder) -> Result<Answer, reqwest::Error> {
-    let response = request.send().await?;
+    let mut response = request.send().await?;
     let status = response.status().as_u16();
     let retry_after = response
         .headers()
@@ -321,7 +321,6 @@ async fn read(request: reqwest::RequestBuilder) -> Result<Answer, reqwest::Error
         .and_then(|v| v.to_str().ok())
         .and_then(|v| answer::retry_after(v, chrono::Utc::now()));
     let mut body = Vec::new();
-    let mut response = response;
     while let Some(chunk) = response.chunk().await? {
         // A runaway answer is cut off; what we read is enough to report it.
         if body.len() + chunk.len() > MAX_ANSWER {

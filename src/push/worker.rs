@@ -183,7 +183,7 @@ impl Worker {
     }
 
     /// Looks for the direct awards of unanswered creates in Edubadges'
-    /// unclaimed listing: found ones are delivered; the others were not
+    /// unclaimed listing (under the round's permit): found ones are delivered; the others were not
     /// created (or were claimed already, which no listing shows; see
     /// docs/edubadges.md) and are sent again.
     async fn reconcile(
@@ -191,7 +191,7 @@ impl Worker {
         in_doubt: Vec<(ClaimedJob, PushItem)>,
         settled: &mut Vec<JobOutcome>,
     ) -> (Vec<JobOutcome>, Vec<(ClaimedJob, PushItem)>) {
-        let listed = match self.request(|c| async move { c.direct_awards("unclaimed").await }).await {
+        let listed = match self.client.direct_awards("unclaimed").await {
             Ok(listed) => listed,
             Err(failure) => {
                 let now = Utc::now();
@@ -387,63 +387,59 @@ impl Worker {
                 .collect()
         };
         let outcomes = match bundle_id {
-            Some(bundle_id) => {
-                let id = bundle_id.clone();
-                match self.request(|c| async move { c.bundle(&id).await }).await {
-                    Err(failure) => failed(members, failure),
-                    Ok(None) => members
-                        .into_iter()
-                        .map(|(job, _)| {
-                            let error = Some(format!("Edubadges does not know bundle {bundle_id}"));
-                            JobOutcome {
-                                job,
-                                result: JobResult::Unclaimed { direct_award_id: None, check_at: next, error },
+            Some(bundle_id) => match self.client.bundle(&bundle_id).await {
+                Err(failure) => failed(members, failure),
+                Ok(None) => members
+                    .into_iter()
+                    .map(|(job, _)| {
+                        let error = Some(format!("Edubadges does not know bundle {bundle_id}"));
+                        JobOutcome {
+                            job,
+                            result: JobResult::Unclaimed { direct_award_id: None, check_at: next, error },
+                        }
+                    })
+                    .collect(),
+                Ok(Some(bundle)) => members
+                    .into_iter()
+                    .map(|(job, delivery)| {
+                        let r = delivery.recipient.as_str();
+                        let is_email = delivery.identifier_type == "email";
+                        let assertion = bundle.badge_assertions.iter().find(|a| {
+                            let key = if is_email { a.email.as_deref() } else { a.eppn() };
+                            key.is_some_and(|k| k.eq_ignore_ascii_case(r))
+                        });
+                        let direct = bundle.direct_awards.iter().find(|d| {
+                            let key = if is_email { d.recipient_email.as_deref() } else { d.eppn.as_deref() };
+                            key.is_some_and(|k| k.eq_ignore_ascii_case(r))
+                        });
+                        let result = match (assertion, direct) {
+                            (Some(a), _) if a.revoked => {
+                                JobResult::Withdrawn { reason: "the badge was revoked in Edubadges".into() }
                             }
-                        })
-                        .collect(),
-                    Ok(Some(bundle)) => members
-                        .into_iter()
-                        .map(|(job, delivery)| {
-                            let r = delivery.recipient.as_str();
-                            let is_email = delivery.identifier_type == "email";
-                            let assertion = bundle.badge_assertions.iter().find(|a| {
-                                let key = if is_email { a.email.as_deref() } else { a.eppn() };
-                                key.is_some_and(|k| k.eq_ignore_ascii_case(r))
-                            });
-                            let direct = bundle.direct_awards.iter().find(|d| {
-                                let key = if is_email { d.recipient_email.as_deref() } else { d.eppn.as_deref() };
-                                key.is_some_and(|k| k.eq_ignore_ascii_case(r))
-                            });
-                            let result = match (assertion, direct) {
-                                (Some(a), _) if a.revoked => {
-                                    JobResult::Withdrawn { reason: "the badge was revoked in Edubadges".into() }
+                            (Some(a), _) => {
+                                JobResult::Claimed { direct_award_id: None, assertion_id: Some(a.entity_id.clone()) }
+                            }
+                            (None, Some(d)) => match d.status.as_str() {
+                                "Rejected" => JobResult::Withdrawn {
+                                    reason: "the student declined the award in Edubadges".into(),
+                                },
+                                "Deleted" | "Revoked" => {
+                                    JobResult::Withdrawn { reason: "the direct award was deleted in Edubadges".into() }
                                 }
-                                (Some(a), _) => JobResult::Claimed {
-                                    direct_award_id: None,
-                                    assertion_id: Some(a.entity_id.clone()),
+                                _ => JobResult::Unclaimed {
+                                    direct_award_id: Some(d.entity_id.clone()),
+                                    check_at: next,
+                                    error: None,
                                 },
-                                (None, Some(d)) => match d.status.as_str() {
-                                    "Rejected" => JobResult::Withdrawn {
-                                        reason: "the student declined the award in Edubadges".into(),
-                                    },
-                                    "Deleted" | "Revoked" => JobResult::Withdrawn {
-                                        reason: "the direct award was deleted in Edubadges".into(),
-                                    },
-                                    _ => JobResult::Unclaimed {
-                                        direct_award_id: Some(d.entity_id.clone()),
-                                        check_at: next,
-                                        error: None,
-                                    },
-                                },
-                                (None, None) => JobResult::Withdrawn {
-                                    reason: format!("no longer in Edubadges bundle {bundle_id}"),
-                                },
-                            };
-                            JobOutcome { job, result }
-                        })
-                        .collect(),
-                }
-            }
+                            },
+                            (None, None) => {
+                                JobResult::Withdrawn { reason: format!("no longer in Edubadges bundle {bundle_id}") }
+                            }
+                        };
+                        JobOutcome { job, result }
+                    })
+                    .collect(),
+            },
             None => self.check_listed(members, next).await,
         };
         self.count(&outcomes);
@@ -455,8 +451,8 @@ impl Worker {
     /// or gone from both lists, which only a claim (or a refusal) does.
     async fn check_listed(&self, members: Vec<(ClaimedJob, Delivery)>, next: DateTime<Utc>) -> Vec<JobOutcome> {
         let lists = async {
-            let unclaimed = self.request(|c| async move { c.direct_awards("unclaimed").await }).await?;
-            let deleted = self.request(|c| async move { c.direct_awards("deleted").await }).await?;
+            let unclaimed = self.client.direct_awards("unclaimed").await?;
+            let deleted = self.client.direct_awards("deleted").await?;
             Ok::<_, Failure>((unclaimed, deleted))
         };
         let (unclaimed, deleted) = match lists.await {
@@ -495,16 +491,6 @@ impl Worker {
                 JobOutcome { job, result }
             })
             .collect()
-    }
-
-    /// A listing or bundle request. It runs under the permit of the round
-    /// or task that makes it, so the budget of requests in flight holds.
-    async fn request<T, F, Fut>(&self, call: F) -> Result<T, Failure>
-    where
-        F: FnOnce(Arc<EdubadgesClient>) -> Fut,
-        Fut: std::future::Future<Output = Result<T, Failure>>,
-    {
-        call(self.client.clone()).await
     }
 
     /// How long a job waits after `failure` on its attempt.

@@ -383,6 +383,21 @@ impl SlotBuffer {
     }
 }
 
+/// A migrator of migrations compiled into the binary: (version,
+/// description, SQL), in order. Each backend lists its own files.
+fn compiled_migrator(files: &[(i64, &'static str, &'static str)]) -> sqlx::migrate::Migrator {
+    use sqlx::SqlSafeStr as _;
+    use sqlx::migrate::{Migration, MigrationType, Migrator};
+    Migrator::with_migrations(
+        files
+            .iter()
+            .map(|&(version, description, sql)| {
+                Migration::new(version, description.into(), MigrationType::Simple, sql.into_sql_str(), false)
+            })
+            .collect(),
+    )
+}
+
 /// The URL without its password, for error messages.
 fn redact_url(url: &str) -> String {
     // scheme://user:password@host… → scheme://user:***@host…

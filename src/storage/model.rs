@@ -210,7 +210,8 @@ pub struct AuditEntry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxJob {
     pub job_id: i64,
-    /// `edubadges_award` for a new award.
+    /// `edubadges_award` (create the direct award, one per award) or
+    /// `edubadges_claim` (ask Edubadges whether it was claimed).
     pub kind: String,
     pub award_id: String,
     /// `pending`, later `running`, `done`, `failed`.

@@ -10,8 +10,7 @@
 //! whole transaction after a deadlock or serialisation failure.
 
 use crate::storage::{StoreOptions, is_foreign_key_violation};
-use sqlx::SqlSafeStr as _;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use std::str::FromStr as _;
 use std::time::Duration;
@@ -27,21 +26,9 @@ pub struct PgStore {
 
 /// The PostgreSQL migrations, compiled in.
 pub fn migrator() -> Migrator {
-    Migrator::with_migrations(vec![
-        Migration::new(
-            1,
-            "initial".into(),
-            MigrationType::Simple,
-            include_str!("../../migrations/postgres/0001_initial.sql").into_sql_str(),
-            false,
-        ),
-        Migration::new(
-            2,
-            "push".into(),
-            MigrationType::Simple,
-            include_str!("../../migrations/postgres/0002_push.sql").into_sql_str(),
-            false,
-        ),
+    crate::storage::compiled_migrator(&[
+        (1, "initial", include_str!("../../migrations/postgres/0001_initial.sql")),
+        (2, "push", include_str!("../../migrations/postgres/0002_push.sql")),
     ])
 }
 

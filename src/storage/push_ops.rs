@@ -384,6 +384,19 @@ async fn set_delivery(
     Ok(())
 }
 
+/// A delivery that was about to be sent and definitely was not.
+async fn unsend(tx: &mut Tx, award_id: &str, at: DateTime<Utc>) -> Result<(), StorageError> {
+    sqlx::query(
+        "update edubadges_delivery set state = 'unsent', updated_at = $2 where award_id = $1 and state = 'sending'",
+    )
+    .bind(award_id)
+    .bind(at)
+    .execute(&mut **tx)
+    .await
+    .map_err(db_error("updating a delivery"))?;
+    Ok(())
+}
+
 /// Records one outcome; false if the job is no longer the caller's.
 async fn finish_job(tx: &mut Tx, outcome: &JobOutcome, at: DateTime<Utc>) -> Result<bool, StorageError> {
     let job = &outcome.job;
@@ -431,28 +444,14 @@ async fn finish_job(tx: &mut Tx, outcome: &JobOutcome, at: DateTime<Utc>) -> Res
         }
         JobResult::NotSent { retry_at, error } => {
             settle_job(tx, job, "pending", Some(*retry_at), Some(error)).await?;
-            sqlx::query(
-                "update edubadges_delivery set state = 'unsent', updated_at = $2 where award_id = $1 and state = 'sending'",
-            )
-            .bind(award_id)
-            .bind(at)
-            .execute(&mut **tx)
-            .await
-            .map_err(db_error("updating a delivery"))?;
+            unsend(tx, award_id, at).await?;
         }
         JobResult::InDoubt { retry_at, error } => {
             settle_job(tx, job, "pending", Some(*retry_at), Some(error)).await?;
         }
         JobResult::Failed { error } => {
             settle_job(tx, job, "failed", None, Some(error)).await?;
-            sqlx::query(
-                "update edubadges_delivery set state = 'unsent', updated_at = $2 where award_id = $1 and state = 'sending'",
-            )
-            .bind(award_id)
-            .bind(at)
-            .execute(&mut **tx)
-            .await
-            .map_err(db_error("updating a delivery"))?;
+            unsend(tx, award_id, at).await?;
             set_push_state(tx, award_id, "failed").await?;
             audit("push_failed", serde_json::json!({"error": error})).insert(tx).await?;
         }

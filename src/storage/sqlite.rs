@@ -20,8 +20,7 @@
 
 use crate::storage::{StoreOptions, is_foreign_key_violation};
 use sqlx::Connection as _;
-use sqlx::SqlSafeStr as _;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use std::collections::VecDeque;
 use std::str::FromStr as _;
@@ -108,21 +107,9 @@ impl Drop for Withdraw<'_> {
 
 /// The SQLite migrations, compiled in.
 pub fn migrator() -> Migrator {
-    Migrator::with_migrations(vec![
-        Migration::new(
-            1,
-            "initial".into(),
-            MigrationType::Simple,
-            include_str!("../../migrations/sqlite/0001_initial.sql").into_sql_str(),
-            false,
-        ),
-        Migration::new(
-            2,
-            "push".into(),
-            MigrationType::Simple,
-            include_str!("../../migrations/sqlite/0002_push.sql").into_sql_str(),
-            false,
-        ),
+    crate::storage::compiled_migrator(&[
+        (1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql")),
+        (2, "push", include_str!("../../migrations/sqlite/0002_push.sql")),
     ])
 }
 
