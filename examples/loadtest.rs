@@ -2,10 +2,12 @@
 //!
 //! ```text
 //! cargo run --release --example loadtest -- --url http://127.0.0.1:8080 --token zgl_… \
-//!     --course-code MC-DATA-26 --mode new|repeat|rate [--seconds 20] [--concurrency 32] [--rate 500] [--prefix run1]
+//!     --course-code MC-DATA-26 --mode new|repeat|rate [--seconds 20] [--concurrency 32] [--rate 500] [--prefix run1] \
+//!     [--count N]
 //! ```
 //!
-//! * `new`: as many new awards as `--concurrency` connections can push (closed loop).
+//! * `new`: as many new awards as `--concurrency` connections can push (closed loop),
+//!   `--count` of them at most.
 //! * `rate`: new awards at a fixed `--rate` per second (open loop); latency is
 //!   measured from when each request was due, so a slow server cannot hide
 //!   its queueing ("coordinated omission").
@@ -29,6 +31,8 @@ struct Args {
     concurrency: usize,
     rate: u64,
     prefix: String,
+    /// `new`: stop after this many awards (0: when the time is up).
+    count: usize,
 }
 
 fn args() -> Args {
@@ -41,6 +45,7 @@ fn args() -> Args {
         concurrency: 32,
         rate: 500,
         prefix: format!("load-{}", std::process::id()),
+        count: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -54,6 +59,7 @@ fn args() -> Args {
             "--concurrency" => args.concurrency = value.parse().unwrap(),
             "--rate" => args.rate = value.parse().unwrap(),
             "--prefix" => args.prefix = value,
+            "--count" => args.count = value.parse().unwrap(),
             other => panic!("unknown flag {other}"),
         }
     }
@@ -130,6 +136,9 @@ async fn main() {
                 workers.push(tokio::spawn(async move {
                     while Instant::now() < deadline {
                         let n = next.fetch_add(1, Ordering::Relaxed);
+                        if args.count > 0 && n >= args.count {
+                            break;
+                        }
                         // Repeats cycle over the first 1,000 records of the run.
                         let n = if args.mode == "repeat" { n % 1000 } else { n };
                         let record = format!("{}-{n}", args.prefix);

@@ -441,7 +441,7 @@ fn push(command: PushCommand) -> anyhow::Result<ExitCode> {
             };
             worker
                 .run(async {
-                    let _ = tokio::signal::ctrl_c().await;
+                    let _ = wait_for_shutdown().await;
                     tracing::info!("stopping: awards being sent are checked again by the next worker");
                 })
                 .await;

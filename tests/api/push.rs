@@ -143,6 +143,8 @@ async fn every_award_is_delivered_exactly_once_through_faults(backend: Backend) 
             "learner {n}"
         );
     }
+    // One worker at the default concurrency never had more than 4 requests open.
+    assert!(state.max_in_flight <= 4, "{} requests in flight", state.max_in_flight);
     // The faults did happen, and the lost answers were looked up.
     assert!(state.faults(FaultKind::DropAfterCommit) > 0 && state.faults(FaultKind::Slow) > 0);
     let metrics = app.get("/metrics").await.text();
@@ -203,7 +205,60 @@ async fn without_edubadges_awards_wait_as_pending(backend: Backend) {
     assert!(ready["edubadges"].as_str().unwrap().contains("not configured"), "{ready}");
 }
 
+/// The value of an unlabelled-or-labelled sample in a Prometheus text page.
+fn sample(metrics: &str, name: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
+        .map_or(0.0, |value| value.trim().parse().unwrap())
+}
+
+/// Point 6: two instances on one database (each with its own worker, pool
+/// and token cache) never send one job twice. One award per request, so
+/// the two workers contend for every job.
+async fn two_instances_never_send_one_job_twice(backend: Backend) {
+    let config = MockConfig::default().with_latency(Duration::from_millis(20));
+    let extra =
+        [("ZEGEL_PUSH_BUNDLE_SIZE", "1"), ("ZEGEL_PUSH_CONCURRENCY", "4"), ("ZEGEL_PUSH_CLAIM_CHECK_SECS", "3600")];
+    let Some((first, mock)) = spawn_with_edubadges(backend, config, &extra).await else { return };
+    let second = first.second_instance().await;
+    first.define_microcredential().await;
+    let total = 400;
+    let (first_ref, second_ref) = (&first, &second);
+    for chunk in (0..total).collect::<Vec<_>>().chunks(8) {
+        futures_util::future::join_all(chunk.iter().map(|&n| async move {
+            let instance = if n % 2 == 0 { first_ref } else { second_ref };
+            instance.post_award(&award_for(n)).await.expect(201)
+        }))
+        .await;
+    }
+    let started = Instant::now();
+    loop {
+        let counts = counts(&first).await;
+        if counts.iter().any(|(state, n)| state == "sent" && *n == total as i64) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "not all delivered: {counts:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let state = mock.snapshot();
+    assert!(state.over_awarded().is_empty(), "delivered twice: {:?}", state.over_awarded());
+    // Each recipient was posted once (a second send would be a refused
+    // duplicate counted in its bundle), by one request each.
+    let posted: usize = state.bundles.iter().map(|b| b.initial_total).sum();
+    assert_eq!((posted, state.direct_awards.len()), (total, total));
+    assert_eq!(state.requests_to(edubadges_mock::Endpoint::CreateDirectAwards), total as u64);
+    assert!(state.max_in_flight <= 8, "{} requests in flight", state.max_in_flight);
+    // Both workers took part.
+    let sent_by = |metrics: String| sample(&metrics, "zegel_push_jobs_total{outcome=\"sent\"}");
+    let (by_first, by_second) =
+        (sent_by(first.get("/metrics").await.text()), sent_by(second.get("/metrics").await.text()));
+    assert!(by_first > 0.0 && by_second > 0.0, "sent by the first {by_first}, by the second {by_second}");
+    assert_eq!(by_first + by_second, total as f64);
+}
+
 crate::backend_tests!(
+    two_instances_never_send_one_job_twice,
     an_award_is_delivered_once_and_its_claim_is_seen,
     every_award_is_delivered_exactly_once_through_faults,
     a_refused_push_is_visible_and_can_be_retried_after_the_fix,

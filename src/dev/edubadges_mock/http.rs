@@ -96,6 +96,8 @@ impl Reply {
 pub(super) struct Answer {
     pub reply: Reply,
     pub delay: Duration,
+    /// Held until the answer is written: the request counts as in flight.
+    pub guard: Option<super::service::InFlightGuard>,
 }
 
 /// Turns requests into answers. Synchronous: the delay is the server's job.
@@ -149,11 +151,24 @@ async fn connection<H: Handler>(mut stream: TcpStream, _peer: SocketAddr, handle
         };
         let head_only = request.0.method == "HEAD";
         let keep_alive = request.1;
-        let answer = handler.handle(request.0);
-        if !answer.delay.is_zero() {
-            tokio::time::sleep(answer.delay).await;
+        // `_in_flight` lives until the answer is written.
+        let Answer { reply, delay, guard: _in_flight } = handler.handle(request.0);
+        if !delay.is_zero() {
+            let sleep = tokio::time::sleep(delay);
+            tokio::pin!(sleep);
+            let mut probe = [0u8; 1];
+            tokio::select! {
+                () = &mut sleep => {}
+                peeked = stream.peek(&mut probe) => match peeked {
+                    // The client gave up waiting (its timeout): the request
+                    // is no longer in flight, though its effect stays.
+                    Ok(0) | Err(_) => return,
+                    // A pipelined request waits its turn.
+                    Ok(_) => sleep.await,
+                },
+            }
         }
-        match answer.reply {
+        match reply {
             Reply::Drop => return,
             Reply::Send(response) => {
                 if write_response(&mut stream, &response, head_only, !keep_alive).await.is_err() || !keep_alive {

@@ -254,7 +254,13 @@ impl MockServer {
 
     /// A copy of the state.
     pub fn snapshot(&self) -> MockState {
-        self.service.lock().snapshot()
+        self.service.snapshot()
+    }
+
+    /// How many direct awards were created, in any status (cheaper than a
+    /// snapshot when polled).
+    pub fn direct_award_count(&self) -> usize {
+        self.service.lock().world.direct_awards.len()
     }
 
     /// Stops accepting, ends open connections and waits for that.

@@ -12,7 +12,8 @@ use super::token::{self, Tokens};
 use chrono::{SubsecRound, Utc};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 const FORBIDDEN: &str = "Authentication credentials were not provided.";
@@ -169,6 +170,7 @@ impl Inner {
             tokens: self.tokens.list(),
             requests: self.requests.clone(),
             faults_injected: self.faults_injected.clone(),
+            max_in_flight: 0,
         }
     }
 }
@@ -179,11 +181,38 @@ pub(super) struct Service {
     pub config: MockConfig,
     pub catalog: Catalog,
     inner: Mutex<Inner>,
+    in_flight: Arc<InFlight>,
+}
+
+/// Edubadges API requests being answered right now, and the most at once:
+/// how a test sees that a client bounds its concurrency.
+#[derive(Debug, Default)]
+pub(super) struct InFlight {
+    now: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+/// One request counted in [`InFlight`] until its answer is written (or dropped).
+#[derive(Debug)]
+pub(super) struct InFlightGuard(Arc<InFlight>);
+
+impl InFlight {
+    fn enter(self: &Arc<Self>) -> InFlightGuard {
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        InFlightGuard(Arc::clone(self))
+    }
+}
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Service {
     pub fn new(config: MockConfig, catalog: Catalog) -> Self {
-        Service { config, catalog, inner: Mutex::new(Inner::new()) }
+        Service { config, catalog, inner: Mutex::new(Inner::new()), in_flight: Arc::default() }
     }
 
     /// The state; a panic elsewhere while holding the lock leaves it usable.
@@ -193,6 +222,14 @@ impl Service {
 
     pub fn reset(&self) {
         *self.lock() = Inner::new();
+        self.in_flight.peak.store(0, Ordering::SeqCst);
+    }
+
+    /// A copy of the state, with the peak of concurrent API requests.
+    pub fn snapshot(&self) -> MockState {
+        let mut state = self.lock().snapshot();
+        state.max_in_flight = self.in_flight.peak.load(Ordering::SeqCst);
+        state
     }
 
     fn process(&self, inner: &mut Inner, route: &Route, request: &Request) -> Response {
@@ -275,7 +312,11 @@ impl Service {
                     json_reply(404, json!({"error": format!("no Unaccepted direct award {id}")}))
                 }
             }
-            Hook::State => json_reply(200, inner.snapshot().to_json()),
+            Hook::State => {
+                let mut state = inner.snapshot();
+                state.max_in_flight = self.in_flight.peak.load(Ordering::SeqCst);
+                json_reply(200, state.to_json())
+            }
             Hook::Faults if request.method == "GET" => json_reply(200, faults_json(&inner.faults)),
             Hook::Faults => match set_faults_from_json(&mut inner.faults, &request.body) {
                 Ok(()) => json_reply(200, faults_json(&inner.faults)),
@@ -284,6 +325,7 @@ impl Service {
             Hook::ExpireTokens => json_reply(200, json!({"expired": inner.tokens.revoke_all()})),
             Hook::Reset => {
                 *inner = Inner::new();
+                self.in_flight.peak.store(0, Ordering::SeqCst);
                 json_reply(200, json!({"reset": true}))
             }
             Hook::Unknown => json_reply(404, json!({"error": "no such test hook"})),
@@ -295,9 +337,10 @@ impl Handler for Service {
     fn handle(&self, request: Request) -> Answer {
         let route = Route::of(&request.path);
         if let Route::Hook(hook) = &route {
-            return Answer { reply: Reply::Send(self.hook(hook, &request)), delay: Duration::ZERO };
+            return Answer { reply: Reply::Send(self.hook(hook, &request)), delay: Duration::ZERO, guard: None };
         }
         let endpoint = route.endpoint();
+        let guard = endpoint.is_api().then(|| self.in_flight.enter());
         let mut inner = self.lock();
         let fault = inner.faults.pick(endpoint);
         let retry_after = inner.faults.faults.retry_after_secs;
@@ -347,7 +390,7 @@ impl Handler for Service {
         if let Some(kind) = fault {
             *inner.faults_injected.entry(kind).or_insert(0) += 1;
         }
-        Answer { reply, delay }
+        Answer { reply, delay, guard }
     }
 }
 

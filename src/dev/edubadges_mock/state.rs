@@ -181,6 +181,9 @@ pub struct MockState {
     pub requests: BTreeMap<Endpoint, RequestCounts>,
     /// Faults injected per kind.
     pub faults_injected: BTreeMap<FaultKind, u64>,
+    /// The most Edubadges API requests (token endpoint and hooks aside)
+    /// that were being answered at one time, latency included.
+    pub max_in_flight: usize,
 }
 
 impl MockState {
