@@ -2,18 +2,18 @@
 //! built once at start-up from the settings.
 
 use crate::config::Settings;
+use crate::credential::model::StatusPurpose;
 use crate::credential::{contexts, schema::Schemas};
 use crate::domain::microcredential::HttpsUrl;
 use crate::jsonld::Canonicalizer;
 use crate::metrics::Metrics;
-use crate::signing::data_integrity::{self, ProofOptions, ProofPlacement, format_datetime};
+use crate::signing::data_integrity::{self, ProofOptions, ProofPlacement};
 use crate::signing::issuer::{Issuer, KeySetup};
-use crate::status::{self, Bitstring, MIN_LIST_LENGTH};
+use crate::status::MIN_LIST_LENGTH;
+use crate::status_publisher::{PublishedList, StatusPublisher};
 use crate::storage::{SlotBuffer, StatusSlot, StorageError, Store, StoreOptions};
 use anyhow::Context;
-use chrono::{SubsecRound, Utc};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Status list positions reserved at a time. A crash loses at most this
 /// many (they stay unused), and it saves a write transaction per award.
@@ -30,8 +30,8 @@ pub struct App {
     /// `settings.public_url`, validated.
     pub public_url: HttpsUrl,
     status: SlotBuffer,
-    /// Signed status list credentials by list id.
-    status_lists: Mutex<HashMap<i64, Arc<String>>>,
+    /// This instance's published status lists.
+    status_lists: StatusPublisher,
 }
 
 impl std::fmt::Debug for App {
@@ -59,39 +59,34 @@ impl App {
             schemas: Arc::new(Schemas::new()),
             metrics: Arc::new(Metrics::new()),
             public_url,
-            status_lists: Mutex::default(),
+            status_lists: StatusPublisher::default(),
         };
         Ok((app, keys))
     }
 
-    /// A free revocation status position for a new credential.
-    pub async fn status_slot(&self) -> Result<StatusSlot, StorageError> {
-        self.status.take("revocation").await
+    /// A free status position of `purpose` for a new credential.
+    pub async fn status_slot(&self, purpose: StatusPurpose) -> Result<StatusSlot, StorageError> {
+        self.status.take(purpose.as_str()).await
     }
 
     /// The signed status list credential of `list_id`, `None` for a list
-    /// that does not exist. Signed once and kept: entries only change when
-    /// credentials are revoked or suspended.
-    pub async fn status_list_credential(&self, list_id: i64) -> Result<Option<Arc<String>>, anyhow::Error> {
-        if let Some(signed) = self.status_lists.lock().ok().and_then(|lists| lists.get(&list_id).cloned()) {
-            return Ok(Some(signed));
-        }
-        if self.store.status_slots_in_use(list_id).await? == 0 {
-            return Ok(None);
-        }
-        let now = Utc::now().trunc_subsecs(0);
-        let url = self.url(&format!("/status/{list_id}"));
-        let bits = Bitstring::new(MIN_LIST_LENGTH);
-        let unsigned = status::list_credential(&url, self.issuer.id(), "revocation", &bits, &format_datetime(now));
-        let unsigned = serde_json::to_vec(&unsigned)?;
-        let options = ProofOptions::assertion(self.issuer.verification_method().to_owned(), now);
-        let key = self.issuer.signing_key().signing_key();
-        let signed = data_integrity::add_proof(&self.canonicalizer, &unsigned, &options, key, ProofPlacement::Object)?;
-        let signed = Arc::new(String::from_utf8(signed)?);
-        if let Ok(mut lists) = self.status_lists.lock() {
-            lists.insert(list_id, signed.clone());
-        }
-        Ok(Some(signed))
+    /// that does not exist (or that no credential uses). Rendered from the
+    /// database and kept for at most the publish delay (`status_publisher`).
+    pub async fn status_list_credential(&self, list_id: i64) -> Result<Option<PublishedList>, anyhow::Error> {
+        let url = crate::issuance::status_list_url(self, list_id);
+        let sign = |unsigned: &[u8], now| -> anyhow::Result<Vec<u8>> {
+            let options = ProofOptions::assertion(self.issuer.verification_method().to_owned(), now);
+            let key = self.issuer.signing_key().signing_key();
+            Ok(data_integrity::add_proof(&self.canonicalizer, unsigned, &options, key, ProofPlacement::Object)?)
+        };
+        let delay = self.settings.status.publish_delay;
+        self.status_lists.get(&self.store, list_id, delay, &url, self.issuer.id(), &sign).await
+    }
+
+    /// Makes this instance publish the lists anew at the next request
+    /// (other instances follow within the publish delay).
+    pub fn status_lists_changed(&self, list_ids: &[i64]) {
+        self.status_lists.invalidate(list_ids);
     }
 
     /// `<public URL><path>`.

@@ -148,6 +148,19 @@ pub struct Settings {
     /// `None`: awards are issued and wait, pending, until Edubadges is configured.
     pub edubadges: Option<EdubadgesSettings>,
     pub push: PushSettings,
+    pub status: StatusSettings,
+}
+
+/// How credentials carry their status and how status lists are published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusSettings {
+    /// Give new credentials a suspension entry beside the revocation entry
+    /// (`credentialStatus` becomes an array, which VC 2.0 allows and the
+    /// OB 3.0 JSON schema does not: its `credentialStatus` is 0..1).
+    pub suspension: bool,
+    /// At most this long between a status change and every instance
+    /// publishing it; also the lists' HTTP `max-age`.
+    pub publish_delay: std::time::Duration,
 }
 
 /// Every problem with the environment.
@@ -264,6 +277,10 @@ impl Settings {
             lease: seconds("ZEGEL_PUSH_LEASE_SECS", 300, 1, 86_400, &mut problems),
             claim_check: seconds("ZEGEL_PUSH_CLAIM_CHECK_SECS", 3600, 1, 7 * 86_400, &mut problems),
         };
+        let status = StatusSettings {
+            suspension: boolean(&get, "ZEGEL_STATUS_SUSPENSION", true, &mut problems),
+            publish_delay: seconds("ZEGEL_STATUS_PUBLISH_DELAY_SECS", 30, 1, 3600, &mut problems),
+        };
         if let Some(edubadges) = &edubadges
             && push.lease <= edubadges.timeout
         {
@@ -291,6 +308,7 @@ impl Settings {
                 log_format,
                 edubadges,
                 push,
+                status,
             })
         } else {
             Err(ConfigError(problems))

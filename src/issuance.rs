@@ -537,13 +537,13 @@ pub async fn issue_award(
         return repeat_or_conflict(app, existing, &hash).await;
     }
 
-    let slot = app.status_slot().await?;
+    let slots = Slots::take(app).await?;
     let ids = AwardIds { award_id: uuid::Uuid::new_v4().to_string(), credential_id: uuid::Uuid::new_v4().to_string() };
     let (award_id, credential_id) = (ids.award_id.clone(), ids.credential_id.clone());
     let mut achievement = achievement;
     let mut attempt = 1;
     let outcome = loop {
-        let new = signed_award(app, client, &achievement, &record, &hash, &ids, &slot, issued_at)?;
+        let new = signed_award(app, client, &achievement, &record, &hash, &ids, &slots, issued_at)?;
         let started = Instant::now();
         let stored = app.store.record_issued_award(&new).await;
         app.metrics.storage_duration.observe(started.elapsed());
@@ -586,26 +586,62 @@ struct AwardIds {
     credential_id: String,
 }
 
-/// Builds the credential from `achievement`'s current version, checks it
-/// against the 1EdTech schema and signs it (proof and VC-JWT): the award,
-/// ready to store.
-#[allow(clippy::too_many_arguments, reason = "one call site; the parts of one award")]
-fn signed_award(
+/// The status positions of a new credential.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Slots {
+    pub revocation: StatusSlot,
+    /// `None` when credentials are issued without a suspension entry.
+    pub suspension: Option<StatusSlot>,
+}
+
+impl Slots {
+    /// Free positions for one new credential.
+    pub(crate) async fn take(app: &App) -> Result<Self, ServiceError> {
+        let revocation = app.status_slot(StatusPurpose::Revocation).await?;
+        let suspension = match app.settings.status.suspension {
+            true => Some(app.status_slot(StatusPurpose::Suspension).await?),
+            false => None,
+        };
+        Ok(Self { revocation, suspension })
+    }
+
+    /// The credential's `credentialStatus` entries.
+    fn entries(&self, app: &App) -> Result<Vec<CredentialStatus>, ServiceError> {
+        let entry = |slot: &StatusSlot, purpose| -> Result<CredentialStatus, ServiceError> {
+            let list_url = status_list_url(app, slot.list_id);
+            let index = u64::try_from(slot.index).map_err(|e| ServiceError::Internal(e.into()))?;
+            Ok(CredentialStatus::bitstring(&list_url, purpose, index))
+        };
+        let mut entries = vec![entry(&self.revocation, StatusPurpose::Revocation)?];
+        if let Some(slot) = &self.suspension {
+            entries.push(entry(slot, StatusPurpose::Suspension)?);
+        }
+        Ok(entries)
+    }
+}
+
+/// The public URL of a status list credential.
+pub fn status_list_url(app: &App, list_id: i64) -> String {
+    app.url(&format!("/status/{list_id}"))
+}
+
+/// Builds a credential for `record` from one version of an achievement,
+/// checks it against the 1EdTech schema and signs it both ways.
+#[allow(clippy::too_many_arguments, reason = "the parts of one credential")]
+pub(crate) fn signed_credential(
     app: &App,
-    client: &ClientRecord,
-    achievement: &AchievementRecord,
+    achievement_id: &str,
+    version: i64,
+    definition_json: &str,
     record: &AwardRecord,
-    hash: &str,
-    ids: &AwardIds,
-    slot: &StatusSlot,
+    credential_id: &str,
+    slots: &Slots,
     issued_at: DateTime<Utc>,
-) -> Result<NewIssuedAward, ServiceError> {
-    let definition = load_definition(&achievement.achievement_id, &achievement.definition)?;
-    let credential_url = url(&credential_url(app, &ids.credential_id))?;
-    let achievement_url = url(&achievement_url(app, &achievement.achievement_id, achievement.current_version))?;
-    let list_url = app.url(&format!("/status/{}", slot.list_id));
-    let index = u64::try_from(slot.index).map_err(|e| ServiceError::Internal(e.into()))?;
-    let status = CredentialStatus::bitstring(&list_url, StatusPurpose::Revocation, index);
+) -> Result<crate::signing::issuer::SignedCredential, ServiceError> {
+    let definition = load_definition(achievement_id, definition_json)?;
+    let credential_url = url(&credential_url(app, credential_id))?;
+    let achievement_url = url(&achievement_url(app, achievement_id, version))?;
+    let status = slots.entries(app)?;
     let salt = recipient::new_salt();
     let credential = build::build_credential(&CredentialInput {
         credential_id: &credential_url,
@@ -615,12 +651,12 @@ fn signed_award(
         award: record,
         recipient_salt: &salt,
         valid_from: issued_at,
-        // The learner earned it on the SIS's completion date; issuance may
-        // come much later. Edubadges has no field for it (contract fact 11),
-        // so the credential is where it survives.
+        // The learner earned it on the SIS's completion date; issuance (or
+        // a reissue) may come much later. Edubadges has no field for it
+        // (contract fact 11), so the credential is where it survives.
         awarded_date: record.completed_on().and_time(chrono::NaiveTime::MIN).and_utc(),
         valid_until: definition.valid_until(issued_at),
-        status: Some(&status),
+        status: &status,
         public_base_url: &app.public_url,
     });
     let unsigned = build::to_json_bytes(&credential);
@@ -629,10 +665,35 @@ fn signed_award(
     let started = Instant::now();
     let signed = app.issuer.sign(&app.canonicalizer, &unsigned, issued_at).map_err(|e| {
         // Validation ran first: a refusal here is zegel's own fault.
-        ServiceError::Internal(anyhow::anyhow!("signing award {}: {e}", ids.award_id))
+        ServiceError::Internal(anyhow::anyhow!("signing credential {credential_id}: {e}"))
     })?;
     app.metrics.signing_duration.observe(started.elapsed());
+    Ok(signed)
+}
 
+/// Builds and signs the credential of a new award from `achievement`'s
+/// current version: the award, ready to store.
+#[allow(clippy::too_many_arguments, reason = "one call site; the parts of one award")]
+fn signed_award(
+    app: &App,
+    client: &ClientRecord,
+    achievement: &AchievementRecord,
+    record: &AwardRecord,
+    hash: &str,
+    ids: &AwardIds,
+    slots: &Slots,
+    issued_at: DateTime<Utc>,
+) -> Result<NewIssuedAward, ServiceError> {
+    let signed = signed_credential(
+        app,
+        &achievement.achievement_id,
+        achievement.current_version,
+        &achievement.definition,
+        record,
+        &ids.credential_id,
+        slots,
+        issued_at,
+    )?;
     Ok(NewIssuedAward {
         award_id: ids.award_id.clone(),
         client_id: client.client_id.clone(),
@@ -646,7 +707,8 @@ fn signed_award(
         credential_document: signed.document,
         credential_jwt: signed.jwt,
         issued_at,
-        status: *slot,
+        status: slots.revocation,
+        suspension: slots.suspension,
         actor: format!("client:{}", client.client_id),
     })
 }
@@ -678,7 +740,7 @@ fn request_hash(achievement_id: &str, record: &AwardRecord) -> Result<String, Se
 
 fn check_schema(app: &App, unsigned: &[u8]) -> Result<(), ServiceError> {
     let value: Value = serde_json::from_slice(unsigned).map_err(|e| ServiceError::Internal(e.into()))?;
-    app.schemas.validate(SchemaId::AchievementCredential, &value).map_err(|violations| {
+    app.schemas.validate_credential(SchemaId::AchievementCredential, &value).map_err(|violations| {
         let list: Vec<String> = violations.iter().map(ToString::to_string).collect();
         ServiceError::Internal(anyhow::anyhow!("built credential fails the 1EdTech schema: {}", list.join("; ")))
     })

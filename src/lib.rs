@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod push;
 pub mod signing;
 pub mod status;
+pub mod status_publisher;
 pub mod storage;
 pub mod telemetry;
 pub mod verification;

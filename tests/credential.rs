@@ -153,7 +153,7 @@ struct Parts {
     definition: MicrocredentialDefinition,
     achievement_id: HttpsUrl,
     award: AwardRecord,
-    status: Option<CredentialStatus>,
+    status: Vec<CredentialStatus>,
     base: HttpsUrl,
     valid_until: Option<DateTime<Utc>>,
 }
@@ -166,7 +166,7 @@ impl Parts {
             definition,
             achievement_id: url(&format!("{BASE}/achievements/datagedreven-beleid/v/1")),
             award,
-            status: Some(CredentialStatus::bitstring(&format!("{BASE}/status/1"), StatusPurpose::Revocation, 48_213)),
+            status: vec![CredentialStatus::bitstring(&format!("{BASE}/status/1"), StatusPurpose::Revocation, 48_213)],
             base: url(BASE),
             valid_until: None,
         }
@@ -183,7 +183,7 @@ impl Parts {
             valid_from: issued_at(),
             awarded_date: issued_at(),
             valid_until: self.valid_until,
-            status: self.status.as_ref(),
+            status: &self.status,
             public_base_url: &self.base,
         }
     }
@@ -785,7 +785,7 @@ fn a_microcredential_without_grade_evidence_narrative_or_status_passes_and_omits
         record.as_object_mut().expect("object").remove(field);
     }
     let mut parts = Parts::new(micro_definition(), award_from(record).unwrap_or_else(|e| panic!("{e}")));
-    parts.status = None;
+    parts.status = Vec::new();
     let credential = parts.build();
     check_issuable(&credential).unwrap_or_else(|e| panic!("{e}"));
     let value = serde_json::to_value(&credential).expect("json");

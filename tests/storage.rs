@@ -88,6 +88,7 @@ fn award_for(
         credential_jwt: format!("eyJ.{tag}.sig"),
         issued_at: now(),
         status: slot,
+        suspension: None,
         actor: "sis".into(),
     }
 }

@@ -79,13 +79,11 @@ pub struct CredentialInput<'a> {
     /// issue, earlier on a reissue.
     pub awarded_date: DateTime<Utc>,
     pub valid_until: Option<DateTime<Utc>>,
-    /// The credential's status entry (normally its revocation entry).
-    ///
-    /// One at most: OB 3.0 gives `credentialStatus` cardinality 0..1 and the
-    /// strict 1EdTech schema only accepts a single object, so a second
-    /// (suspension) entry would make every credential fail the official
-    /// validator's schema check.
-    pub status: Option<&'a CredentialStatus>,
+    /// The credential's status entries: its revocation entry and, when
+    /// suspension is on, its suspension entry (then `credentialStatus` is an
+    /// array: VC 2.0 allows several entries, while the OB 3.0 JSON schema's
+    /// `credentialStatus` is a single object; see `ZEGEL_STATUS_SUSPENSION`).
+    pub status: &'a [CredentialStatus],
     /// zegel's public base URL, where it serves its JSON-LD context.
     pub public_base_url: &'a HttpsUrl,
 }
@@ -114,7 +112,7 @@ pub fn build_credential(input: &CredentialInput<'_>) -> AchievementCredential {
         credential_subject: subject(input),
         evidence: evidence(input),
         credential_schema: vec![CredentialSchema::achievement_credential()],
-        credential_status: input.status.cloned().into_iter().collect(),
+        credential_status: input.status.to_vec(),
     }
 }
 

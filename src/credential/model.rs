@@ -438,12 +438,18 @@ pub enum StatusPurpose {
     Suspension,
 }
 
-impl fmt::Display for StatusPurpose {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl StatusPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
             StatusPurpose::Revocation => "revocation",
             StatusPurpose::Suspension => "suspension",
-        })
+        }
+    }
+}
+
+impl fmt::Display for StatusPurpose {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

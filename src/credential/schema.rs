@@ -134,6 +134,28 @@ impl Schemas {
         if violations.is_empty() { Ok(()) } else { Err(violations) }
     }
 
+    /// Like [`Self::validate`], but a `credentialStatus` array (VC 2.0 allows
+    /// several entries; zegel writes a revocation and a suspension entry) is
+    /// checked one entry at a time in the place of the single object the
+    /// OB 3.0 schema describes (`credentialStatus` 0..1, which 1EdTech issue
+    /// #623 proposes to lift in OB 3.1). Everything else is checked as is.
+    pub fn validate_credential(&self, which: SchemaId, doc: &Value) -> Result<(), Vec<SchemaViolation>> {
+        let entries = match doc.get("credentialStatus") {
+            Some(Value::Array(entries)) if !entries.is_empty() => entries,
+            _ => return self.validate(which, doc),
+        };
+        let mut one = doc.clone();
+        let mut violations = Vec::new();
+        for entry in entries {
+            one["credentialStatus"] = entry.clone();
+            if let Err(found) = self.validate(which, &one) {
+                violations.extend(found);
+            }
+        }
+        violations.dedup();
+        if violations.is_empty() { Ok(()) } else { Err(violations) }
+    }
+
     fn validator(&self, which: SchemaId) -> &Validator {
         match which {
             SchemaId::AchievementCredential => &self.achievement_credential,

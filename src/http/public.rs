@@ -202,18 +202,34 @@ async fn zegel_context() -> HttpResponse {
         .body(contexts::ZEGEL_CONTEXT)
 }
 
-async fn status_list(app: web::Data<App>, list: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn status_list(req: HttpRequest, app: web::Data<App>, list: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let list_id: i64 = list.parse().map_err(|_| ApiError::NotFound("status list"))?;
-    let document = app
+    let published = app
         .status_list_credential(list_id)
         .await
         // A storage error keeps its meaning (an unreachable database is 503).
         .map_err(|e| e.downcast::<StorageError>().map_or_else(ApiError::Internal, ApiError::from))?
         .ok_or(ApiError::NotFound("status list"))?;
-    Ok(HttpResponse::Ok()
-        .content_type(VC_LD_JSON)
-        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60")))
-        .body(document.as_str().to_owned()))
+    // Caches may keep the list exactly as long as this instance would serve
+    // the same copy, so a change is visible everywhere within the delay.
+    let cache_control = format!("public, max-age={}", published.fresh_for.as_secs());
+    let last_modified = header::HttpDate::from(std::time::SystemTime::from(published.last_modified));
+    let unchanged = req
+        .headers()
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<header::HttpDate>().ok())
+        .is_some_and(|since| {
+            std::time::SystemTime::from(since) >= std::time::SystemTime::from(published.last_modified)
+        });
+    let mut response = if unchanged { HttpResponse::NotModified() } else { HttpResponse::Ok() };
+    response
+        .insert_header((header::CACHE_CONTROL, cache_control))
+        .insert_header((header::LAST_MODIFIED, last_modified.to_string()));
+    if unchanged {
+        return Ok(response.finish());
+    }
+    Ok(response.content_type(VC_LD_JSON).body(published.document.as_str().to_owned()))
 }
 
 #[cfg(test)]

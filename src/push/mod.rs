@@ -9,6 +9,9 @@
 //! dropped connection, 5xx, crash) is looked up in Edubadges' listings
 //! before anything is sent again. Sent awards get an `edubadges_claim` job
 //! that asks Edubadges, now and then, whether the student claimed it.
+//! Revoking a credential (or reissuing it) queues an `edubadges_withdraw`
+//! job, which deletes the unclaimed direct award or revokes the claimed
+//! badge (`withdraw`), and for a reissue then sends the new credential.
 //!
 //! `answer` and `plan` are pure (unit-tested); `edubadges` is the HTTP
 //! client; `worker` drives them and the storage.
@@ -16,6 +19,7 @@
 pub mod answer;
 pub mod edubadges;
 pub mod plan;
+pub mod withdraw;
 pub mod worker;
 
 pub use worker::Worker;

@@ -6,6 +6,7 @@
 use super::answer::{Created, Failure, Rejection, redact};
 use super::edubadges::{CreateBundle, DirectAward, EdubadgesClient, ListedDirectAward};
 use super::plan;
+use super::withdraw::NotWithdrawn;
 use crate::app::App;
 use crate::config::{IdentifierType, PushSettings};
 use crate::domain::award::AwardRecord;
@@ -124,9 +125,16 @@ impl Worker {
         let mut in_doubt = Vec::new();
         let mut to_send = Vec::new();
         let mut checks: HashMap<Option<String>, Vec<(ClaimedJob, Delivery)>> = HashMap::new();
+        let mut withdrawals = Vec::new();
         for job in jobs {
             let Some(item) = items.get(&job.award_id) else { continue };
             match (job.kind.as_str(), &item.delivery) {
+                ("edubadges_withdraw", _) => withdrawals.push((job, item.clone())),
+                // A safety net: revoking cancels the push or queues a withdrawal.
+                ("edubadges_award", _) if item.revoked => {
+                    let note = "cancelled: the credential was revoked before it was sent".to_owned();
+                    settled.push(JobOutcome { job, result: JobResult::Cancelled { note } });
+                }
                 ("edubadges_award", Some(d)) if d.state == "sending" => in_doubt.push((job, item.clone())),
                 ("edubadges_award", Some(d)) if d.state != "unsent" => {
                     let error = format!("the ledger already holds this award as {}", d.state);
@@ -135,6 +143,12 @@ impl Worker {
                 ("edubadges_award", _) => to_send.push((job, item.clone())),
                 ("edubadges_claim", Some(d)) if d.state == "sent" => {
                     checks.entry(d.bundle_id.clone()).or_default().push((job, d.clone()));
+                }
+                // The delivery moved on (withdrawn, claimed): nothing left to check.
+                ("edubadges_claim", d) => {
+                    let state = d.as_ref().map_or("unsent", |d| d.state.as_str());
+                    let note = format!("not needed: the delivery is {state}");
+                    settled.push(JobOutcome { job, result: JobResult::Cancelled { note } });
                 }
                 (kind, _) => {
                     let error = format!("nothing to do for a {kind} job in this state");
@@ -162,6 +176,7 @@ impl Worker {
             .map(|(badgeclass, members)| Task::Create { badgeclass, members })
             .collect();
         tasks.extend(checks.into_iter().map(|(bundle_id, members)| Task::Check { bundle_id, members }));
+        tasks.extend(withdrawals.into_iter().map(|(job, item)| Task::Withdraw { job, item }));
         tasks
     }
 
@@ -251,6 +266,7 @@ impl Worker {
         let outcomes = match task {
             Task::Create { badgeclass, members } => self.create(badgeclass, members).await,
             Task::Check { bundle_id, members } => self.check(bundle_id, members).await,
+            Task::Withdraw { job, item } => vec![self.withdraw(job, item).await],
         };
         self.settle(outcomes).await;
     }
@@ -493,6 +509,28 @@ impl Worker {
             .collect()
     }
 
+    /// Takes an award out of Edubadges (see `withdraw.rs`).
+    async fn withdraw(&self, job: ClaimedJob, item: PushItem) -> JobOutcome {
+        let reason = job
+            .payload
+            .as_deref()
+            .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
+            .and_then(|p| p.get("reason").and_then(serde_json::Value::as_str).map(str::to_owned))
+            .unwrap_or_else(|| "withdrawn by the issuing institution".to_owned());
+        let result = match super::withdraw::withdraw(&self.client, item.delivery.as_ref(), &reason).await {
+            Ok(note) => JobResult::Retracted { note },
+            Err(NotWithdrawn::Retry(failure)) => JobResult::NotSent {
+                retry_at: Utc::now() + self.wait(&job, &failure),
+                error: format!("could not withdraw the award yet: {}", failure.reason()),
+            },
+            Err(NotWithdrawn::Failed(error)) => JobResult::Failed { error },
+        };
+        let outcome = JobOutcome { job, result };
+        self.count(std::slice::from_ref(&outcome));
+        tracing::info!(award.id = %outcome.job.award_id, outcome = outcome_name(&outcome.result), "Edubadges withdrawal");
+        outcome
+    }
+
     /// How long a job waits after `failure` on its attempt.
     fn wait(&self, job: &ClaimedJob, failure: &Failure) -> chrono::Duration {
         let backoff = super::answer::backoff(
@@ -514,17 +552,7 @@ impl Worker {
 
     fn count(&self, outcomes: &[JobOutcome]) {
         for outcome in outcomes {
-            let name = match &outcome.result {
-                JobResult::Sent { note: Some(_), .. } => "sent_duplicate",
-                JobResult::Sent { .. } => "sent",
-                JobResult::NotSent { .. } => "retry",
-                JobResult::InDoubt { .. } => "in_doubt",
-                JobResult::Failed { .. } => "failed",
-                JobResult::Claimed { .. } => "claimed",
-                JobResult::Unclaimed { .. } => "unclaimed",
-                JobResult::Withdrawn { .. } => "withdrawn",
-            };
-            self.app.metrics.record_push(name, 1);
+            self.app.metrics.record_push(outcome_name(&outcome.result), 1);
         }
     }
 
@@ -554,6 +582,23 @@ impl Ready {
 enum Task {
     Create { badgeclass: String, members: Vec<(String, Ready)> },
     Check { bundle_id: Option<String>, members: Vec<(ClaimedJob, Delivery)> },
+    Withdraw { job: ClaimedJob, item: PushItem },
+}
+
+/// The metric label of an outcome.
+fn outcome_name(result: &JobResult) -> &'static str {
+    match result {
+        JobResult::Sent { note: Some(_), .. } => "sent_duplicate",
+        JobResult::Sent { .. } => "sent",
+        JobResult::NotSent { .. } => "retry",
+        JobResult::InDoubt { .. } => "in_doubt",
+        JobResult::Failed { .. } => "failed",
+        JobResult::Claimed { .. } => "claimed",
+        JobResult::Unclaimed { .. } => "unclaimed",
+        JobResult::Withdrawn { .. } => "withdrawn",
+        JobResult::Retracted { .. } => "retracted",
+        JobResult::Cancelled { .. } => "cancelled",
+    }
 }
 
 /// What one recipient of a bundle got.

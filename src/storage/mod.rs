@@ -69,22 +69,25 @@ impl Default for AuditFilter {
 pub struct IntegrityReport {
     pub awards: i64,
     pub credentials: i64,
+    /// Credentials replaced by a reissue (each award has one current credential).
+    pub superseded_credentials: i64,
     /// Awards with no credential row pointing back at them.
     pub awards_without_credential: i64,
-    /// Credentials whose award is missing or names another credential.
+    /// Credentials whose award is missing, or names another credential
+    /// that is not their successor.
     pub credentials_without_award: i64,
     /// Awards with no `edubadges_award` outbox job.
     pub awards_without_outbox_job: i64,
     /// Awards with no `credential_issued` audit entry.
     pub awards_without_audit: i64,
-    /// Status positions used by more than one credential.
+    /// Status positions used more than once (revocation and suspension slots).
     pub status_slots_bound_twice: i64,
 }
 
 impl IntegrityReport {
     /// True when nothing is half-written.
     pub fn is_consistent(&self) -> bool {
-        self.awards == self.credentials
+        self.awards + self.superseded_credentials == self.credentials
             && self.awards_without_credential == 0
             && self.credentials_without_award == 0
             && self.awards_without_outbox_job == 0
@@ -341,6 +344,46 @@ impl Store {
     /// Counts of half-written or inconsistent rows, read in one snapshot.
     pub async fn integrity_report(&self) -> Result<IntegrityReport, StorageError> {
         dispatch!(self.integrity_report())
+    }
+
+    // ---- lifecycle ---------------------------------------------------------
+
+    /// Revokes, suspends or unsuspends credentials (one, or a whole
+    /// achievement version) in one transaction, with the audit trail and the
+    /// Edubadges withdrawals a revocation causes. Repeating it changes nothing.
+    pub async fn change_status(&self, request: &StatusChangeRequest) -> Result<StatusChangeOutcome, StorageError> {
+        dispatch!(self.change_status(request))
+    }
+
+    /// Stores a reissued credential, supersedes (and revokes) the one it
+    /// replaces and queues the Edubadges update, in one transaction.
+    pub async fn record_reissue(&self, reissue: &NewReissue) -> Result<(), StorageError> {
+        dispatch!(self.record_reissue(reissue))
+    }
+
+    /// What happened to a credential after it was issued (`None`: nothing).
+    pub async fn credential_state(&self, credential_id: &str) -> Result<Option<CredentialState>, StorageError> {
+        dispatch!(self.credential_state(credential_id))
+    }
+
+    /// A status list's set bits (`None`: no credential uses the list).
+    pub async fn status_list_bits(&self, list_id: i64) -> Result<Option<StatusListBits>, StorageError> {
+        dispatch!(self.status_list_bits(list_id))
+    }
+
+    /// When a status list's bits last changed (`None`: no such list;
+    /// `Some(None)`: never).
+    pub async fn status_list_changed_at(&self, list_id: i64) -> Result<Option<Option<DateTime<Utc>>>, StorageError> {
+        dispatch!(self.status_list_changed_at(list_id))
+    }
+
+    /// (award id, current credential id) of every award of an achievement version.
+    pub async fn current_credentials(
+        &self,
+        achievement_id: &str,
+        version: i64,
+    ) -> Result<Vec<(String, String)>, StorageError> {
+        dispatch!(self.current_credentials(achievement_id, version))
     }
 }
 

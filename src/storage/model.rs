@@ -153,6 +153,8 @@ pub struct NewIssuedAward {
     pub issued_at: DateTime<Utc>,
     /// The revocation status slot, reserved before signing.
     pub status: StatusSlot,
+    /// The suspension status slot, when the credential has a suspension entry.
+    pub suspension: Option<StatusSlot>,
     pub actor: String,
 }
 
@@ -187,7 +189,12 @@ pub struct CredentialRecord {
     pub document: String,
     pub jwt: String,
     pub issued_at: DateTime<Utc>,
+    /// Its revocation status slot.
     pub status: StatusSlot,
+    /// Its suspension status slot, if it has a suspension entry.
+    pub suspension: Option<StatusSlot>,
+    /// The credential this one replaced (a reissue).
+    pub supersedes: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -227,8 +234,9 @@ pub struct OutboxJob {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimedJob {
     pub job_id: i64,
-    /// `edubadges_award` (create the direct award) or `edubadges_claim`
-    /// (ask Edubadges whether it was claimed).
+    /// `edubadges_award` (create the direct award), `edubadges_claim`
+    /// (ask Edubadges whether it was claimed) or `edubadges_withdraw` (take
+    /// it out of Edubadges: a revocation or a reissue).
     pub kind: String,
     pub award_id: String,
     /// Including this one.
@@ -236,6 +244,9 @@ pub struct ClaimedJob {
     /// The claim's lease; also its token: an outcome is recorded only while
     /// the job is still leased with this value.
     pub lease_until: DateTime<Utc>,
+    /// What the job carries beyond its kind (JSON; withdrawals: the reason
+    /// and whether the award is sent again afterwards).
+    pub payload: Option<String>,
 }
 
 /// What the push worker needs about an award: its record, where it goes,
@@ -250,6 +261,8 @@ pub struct PushItem {
     pub badgeclass: Option<String>,
     pub created_at: DateTime<Utc>,
     pub delivery: Option<Delivery>,
+    /// The award's current credential is revoked: it must not be sent.
+    pub revoked: bool,
 }
 
 /// The ledger row of an award's delivery to Edubadges.
@@ -302,6 +315,14 @@ pub enum JobResult {
     Unclaimed { direct_award_id: Option<String>, check_at: DateTime<Utc>, error: Option<String> },
     /// Gone from Edubadges without a claim (declined, deleted, expired): `withdrawn`.
     Withdrawn { reason: String },
+    /// A withdrawal job did its work: Edubadges no longer holds the award
+    /// (`note` says what was done). The award is `withdrawn`, or sent again
+    /// when the job's payload asks for it (a reissue).
+    Retracted { note: String },
+    /// Nothing to do any more (the credential was revoked before it was
+    /// sent, or a claim check outlived its delivery): the job ends, nothing
+    /// else changes.
+    Cancelled { note: String },
 }
 
 /// A job's outcome, for [`crate::storage::Store::finish_jobs`].
@@ -338,4 +359,107 @@ pub enum RetryOutcome {
     Running,
     /// Delivered already (`sent`, `claimed`, `withdrawn`); nothing changed.
     Delivered,
+}
+
+/// A change of credentials' status by an administrator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusChange {
+    /// Sets the revocation bit for good.
+    Revoke,
+    /// Sets the suspension bit.
+    Suspend,
+    /// Clears the suspension bit.
+    Unsuspend,
+}
+
+impl StatusChange {
+    /// The audit action it records.
+    pub fn action(self) -> &'static str {
+        match self {
+            Self::Revoke => "credential_revoked",
+            Self::Suspend => "credential_suspended",
+            Self::Unsuspend => "credential_unsuspended",
+        }
+    }
+}
+
+/// Which credentials a status change is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialSelector {
+    /// One credential (current or superseded).
+    One(String),
+    /// The current credential of every award of one achievement version.
+    AchievementVersion { achievement_id: String, version: i64 },
+}
+
+/// A status change to apply, in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusChangeRequest {
+    pub selector: CredentialSelector,
+    pub change: StatusChange,
+    pub reason: String,
+    pub actor: String,
+    pub at: DateTime<Utc>,
+}
+
+/// What a status change did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatusChangeOutcome {
+    /// Credentials the selector named.
+    pub matched: i64,
+    /// Changed by this request.
+    pub changed: i64,
+    /// Already in the requested state: nothing written.
+    pub unchanged: i64,
+    /// Could not take the change: (credential id, why), at most 100 listed.
+    pub refused: Vec<(String, String)>,
+    /// How many were refused in all.
+    pub refused_count: i64,
+    /// Awards whose Edubadges award is being withdrawn because of it.
+    pub withdrawals: i64,
+}
+
+/// What happened to a credential after it was issued (`None` fields: not so).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CredentialState {
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub revocation_reason: Option<String>,
+    pub suspended_at: Option<DateTime<Utc>>,
+    pub suspension_reason: Option<String>,
+    /// The credential that replaced this one (a reissue).
+    pub superseded_by: Option<String>,
+}
+
+/// A reissued credential: everything one reissue writes, in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewReissue {
+    pub award_id: String,
+    /// The award's current credential, which the new one replaces. The
+    /// write is refused with [`StorageError::Stale`] if it is no longer current.
+    pub supersedes: String,
+    pub credential_id: String,
+    pub document: String,
+    pub jwt: String,
+    pub issued_at: DateTime<Utc>,
+    pub status: StatusSlot,
+    pub suspension: Option<StatusSlot>,
+    /// The award record the new credential was built from (JSON).
+    pub record: String,
+    pub achievement_version: i64,
+    /// The version's definition as read to build the credential (see [`NewIssuedAward::definition`]).
+    pub definition: String,
+    pub reason: String,
+    pub actor: String,
+}
+
+/// The bits of one status list as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusListBits {
+    pub list_id: i64,
+    pub purpose: String,
+    pub list_size: i64,
+    /// Indexes whose bit is set.
+    pub set: Vec<i64>,
+    /// When a bit last changed (`None`: never).
+    pub changed_at: Option<DateTime<Utc>>,
 }

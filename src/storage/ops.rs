@@ -657,8 +657,8 @@ impl This {
 
     pub(super) async fn credential(&self, credential_id: &str) -> Result<Option<CredentialRecord>, StorageError> {
         let row = sqlx::query(
-            "select credential_id, award_id, document, jwt, issued_at, status_list_id, status_index \
-             from credential where credential_id = $1",
+            "select credential_id, award_id, document, jwt, issued_at, status_list_id, status_index, \
+             suspension_list_id, suspension_index, supersedes from credential where credential_id = $1",
         )
         .bind(credential_id)
         .fetch_optional(self.read_pool())
@@ -672,6 +672,11 @@ impl This {
                 jwt: col(&row, "jwt")?,
                 issued_at: col(&row, "issued_at")?,
                 status: StatusSlot { list_id: col(&row, "status_list_id")?, index: col(&row, "status_index")? },
+                suspension: match (col(&row, "suspension_list_id")?, col(&row, "suspension_index")?) {
+                    (Some(list_id), Some(index)) => Some(StatusSlot { list_id, index }),
+                    _ => None,
+                },
+                supersedes: col(&row, "supersedes")?,
             })
         })
         .transpose()
@@ -771,14 +776,21 @@ impl This {
              (select count(*) from credential) as credentials, \
              (select count(*) from award a where not exists (select 1 from credential c \
                 where c.credential_id = a.credential_id and c.award_id = a.award_id)) as awards_without_credential, \
+             (select count(*) from credential c join credential_state s on s.credential_id = c.credential_id \
+                where s.superseded_by is not null) as superseded_credentials, \
              (select count(*) from credential c where not exists (select 1 from award a \
-                where a.award_id = c.award_id and a.credential_id = c.credential_id)) as credentials_without_award, \
+                where a.award_id = c.award_id and (a.credential_id = c.credential_id or exists ( \
+                    select 1 from credential_state s join credential n on n.credential_id = s.superseded_by \
+                    where s.credential_id = c.credential_id and n.supersedes = c.credential_id \
+                    and n.award_id = c.award_id)))) as credentials_without_award, \
              (select count(*) from award a where not exists (select 1 from outbox_job j \
                 where j.award_id = a.award_id and j.kind = 'edubadges_award')) as awards_without_outbox_job, \
              (select count(*) from award a where not exists (select 1 from audit_entry e \
                 where e.award_id = a.award_id and e.action = 'credential_issued')) as awards_without_audit, \
-             (select count(*) from (select 1 as one from credential group by status_list_id, status_index \
-                having count(*) > 1) as d) as status_slots_bound_twice",
+             (select count(*) from (select 1 as one from (select status_list_id as l, status_index as i from credential \
+                union all select suspension_list_id, suspension_index from credential \
+                where suspension_list_id is not null) as b group by l, i having count(*) > 1) as d) \
+                as status_slots_bound_twice",
         )
         .fetch_one(self.read_pool())
         .await
@@ -786,6 +798,7 @@ impl This {
         Ok(IntegrityReport {
             awards: col(&row, "awards")?,
             credentials: col(&row, "credentials")?,
+            superseded_credentials: col(&row, "superseded_credentials")?,
             awards_without_credential: col(&row, "awards_without_credential")?,
             credentials_without_award: col(&row, "credentials_without_award")?,
             awards_without_outbox_job: col(&row, "awards_without_outbox_job")?,

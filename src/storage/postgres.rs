@@ -29,6 +29,7 @@ pub fn migrator() -> Migrator {
     crate::storage::compiled_migrator(&[
         (1, "initial", include_str!("../../migrations/postgres/0001_initial.sql")),
         (2, "push", include_str!("../../migrations/postgres/0002_push.sql")),
+        (3, "lifecycle", include_str!("../../migrations/postgres/0003_lifecycle.sql")),
     ])
 }
 
@@ -167,8 +168,8 @@ async fn write_award(
     // A concurrent transaction binding the same slot after our check trips
     // over the unique constraint on (list, index).
     sqlx::query(
-        "insert into credential (credential_id, award_id, document, jwt, issued_at, status_list_id, status_index) \
-         values ($1, $2, $3, $4, $5, $6, $7)",
+        "insert into credential (credential_id, award_id, document, jwt, issued_at, status_list_id, status_index, \
+         suspension_list_id, suspension_index) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&award.credential_id)
     .bind(&award.award_id)
@@ -177,6 +178,8 @@ async fn write_award(
     .bind(at)
     .bind(award.status.list_id)
     .bind(award.status.index)
+    .bind(award.suspension.map(|s| s.list_id))
+    .bind(award.suspension.map(|s| s.index))
     .execute(&mut **tx)
     .await
     .map_err(|error| match unique_violation(&error) {
@@ -244,3 +247,4 @@ macro_rules! in_text_list {
 
 include!("ops.rs");
 include!("push_ops.rs");
+include!("lifecycle_ops.rs");

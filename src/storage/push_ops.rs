@@ -85,11 +85,18 @@ impl This {
             let mut tx = self.begin_write().await?;
             let rows = sqlx::query(concat!(
                 "update outbox_job set state = 'running', lease_until = $2, attempts = attempts + 1, \
-                 last_attempt_at = $1 where job_id in (select job_id from outbox_job \
-                 where (state = 'pending' and next_attempt_at <= $1) or (state = 'running' and lease_until <= $1) \
-                 order by next_attempt_at, job_id limit $3",
+                 last_attempt_at = $1 where job_id in (select j.job_id from outbox_job j \
+                 where ((j.state = 'pending' and j.next_attempt_at <= $1) \
+                 or (j.state = 'running' and j.lease_until <= $1)) \
+                 and (j.kind <> 'edubadges_withdraw' or not exists (select 1 from outbox_job r \
+                 where r.award_id = j.award_id and r.job_id <> j.job_id and r.state = 'running' \
+                 and r.lease_until > $1)) \
+                 and (j.kind <> 'edubadges_award' or not exists (select 1 from outbox_job w \
+                 where w.award_id = j.award_id and w.kind = 'edubadges_withdraw' \
+                 and w.state in ('pending', 'running'))) \
+                 order by j.next_attempt_at, j.job_id limit $3",
                 skip_locked!(),
-                ") returning job_id, kind, award_id, attempts"
+                ") returning job_id, kind, award_id, attempts, payload"
             ))
             .bind(now)
             .bind(lease_until)
@@ -107,6 +114,7 @@ impl This {
                         award_id: col(row, "award_id")?,
                         attempts: col(row, "attempts")?,
                         lease_until,
+                        payload: col(row, "payload")?,
                     })
                 })
                 .collect::<Result<Vec<_>, StorageError>>()?;
@@ -119,7 +127,9 @@ impl This {
     /// The awards' records, badge classes and deliveries.
     pub(super) async fn push_items(&self, award_ids: &[String]) -> Result<Vec<PushItem>, StorageError> {
         let rows = sqlx::query(concat!(
-            "select a.award_id, a.credential_id, a.record, a.created_at, h.edubadges_badgeclass, ",
+            "select a.award_id, a.credential_id, a.record, a.created_at, h.edubadges_badgeclass, \
+             exists (select 1 from credential_state s where s.credential_id = a.credential_id \
+             and s.revoked_at is not null) as revoked, ",
             delivery_columns!(),
             " from award a join achievement h on h.achievement_id = a.achievement_id \
              left join edubadges_delivery d on d.award_id = a.award_id where a.award_id in ",
@@ -138,6 +148,7 @@ impl This {
                     badgeclass: col(row, "edubadges_badgeclass")?,
                     created_at: col(row, "created_at")?,
                     delivery: delivery_from_row(row)?,
+                    revoked: col(row, "revoked")?,
                 })
             })
             .collect()
@@ -283,6 +294,33 @@ impl This {
             .fetch_optional(&mut *tx)
             .await
             .map_err(db_error("reading the push job"))?;
+            // A failed withdrawal is what needs the retry, if there is one.
+            let withdrawal = sqlx::query(
+                "update outbox_job set state = 'pending', next_attempt_at = $2, lease_until = null \
+                 where award_id = $1 and kind = 'edubadges_withdraw' and state = 'failed' \
+                 and job_id = (select max(job_id) from outbox_job where award_id = $1 and kind = 'edubadges_withdraw') \
+                 and not exists (select 1 from outbox_job o where o.award_id = $1 and o.kind = 'edubadges_withdraw' \
+                 and o.state in ('pending', 'running'))",
+            )
+            .bind(award_id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error("queueing the withdrawal again"))?
+            .rows_affected();
+            if withdrawal > 0 {
+                sqlx::query("update award set push_state = 'withdrawing' where award_id = $1")
+                    .bind(award_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error("setting the push state"))?;
+                let mut audit = Audit::new(at, actor, "push_retried");
+                audit.award_id = Some(award_id);
+                audit.details = Some(serde_json::json!({"job": "edubadges_withdraw"}));
+                audit.insert(&mut tx).await?;
+                tx.commit().await.map_err(db_error("committing the retry"))?;
+                return Ok(RetryOutcome::Queued);
+            }
             let outcome = match state.as_deref() {
                 None => return Err(StorageError::NotFound("award")),
                 Some("running") => RetryOutcome::Running,
@@ -325,8 +363,10 @@ async fn still_leased(tx: &mut Tx, job: &ClaimedJob) -> Result<bool, StorageErro
     Ok(found.is_some())
 }
 
+/// Sets an award's push state, unless a withdrawal is under way: then only
+/// the withdrawal decides what the award's state becomes.
 async fn set_push_state(tx: &mut Tx, award_id: &str, state: &str) -> Result<(), StorageError> {
-    sqlx::query("update award set push_state = $2 where award_id = $1")
+    sqlx::query("update award set push_state = $2 where award_id = $1 and push_state <> 'withdrawing'")
         .bind(award_id)
         .bind(state)
         .execute(&mut **tx)
@@ -410,7 +450,40 @@ async fn finish_job(tx: &mut Tx, outcome: &JobOutcome, at: DateTime<Utc>) -> Res
         entry.details = Some(details);
         entry
     };
+    let is_withdrawal = job.kind == "edubadges_withdraw";
     match &outcome.result {
+        JobResult::Retracted { note } => {
+            settle_job(tx, job, "done", None, None).await?;
+            set_delivery(tx, award_id, "withdrawn", None, None, None, at).await?;
+            // Read now: a reissue may have changed the intent while the job ran.
+            let payload: Option<String> = sqlx::query_scalar("select payload from outbox_job where job_id = $1")
+                .bind(job.job_id)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(db_error("reading a withdrawal"))?;
+            let resend = payload
+                .and_then(|p| serde_json::from_str::<serde_json::Value>(&p).ok())
+                .and_then(|p| p.get("resend").and_then(serde_json::Value::as_bool))
+                .unwrap_or(false);
+            after_withdrawal(tx, std::slice::from_ref(&job.award_id), resend, at).await?;
+            audit("edubadges_withdrawn", serde_json::json!({"note": note, "sent_again": resend})).insert(tx).await?;
+        }
+        JobResult::Cancelled { note } => {
+            settle_job(tx, job, "done", None, Some(note)).await?;
+        }
+        JobResult::Failed { error } if is_withdrawal => {
+            settle_job(tx, job, "failed", None, Some(error)).await?;
+            sqlx::query("update award set push_state = 'failed' where award_id = $1")
+                .bind(award_id)
+                .execute(&mut **tx)
+                .await
+                .map_err(db_error("setting the push state"))?;
+            audit("withdraw_failed", serde_json::json!({"error": error})).insert(tx).await?;
+        }
+        JobResult::NotSent { retry_at, error } if is_withdrawal => {
+            // Unlike a create, a withdrawal leaves the ledger as it was.
+            settle_job(tx, job, "pending", Some(*retry_at), Some(error)).await?;
+        }
         JobResult::Sent { bundle_id, direct_award_id, note, check_at } => {
             settle_job(tx, job, "done", None, None).await?;
             let state: Option<String> = sqlx::query_scalar("select state from edubadges_delivery where award_id = $1")

@@ -110,6 +110,7 @@ pub fn migrator() -> Migrator {
     crate::storage::compiled_migrator(&[
         (1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql")),
         (2, "push", include_str!("../../migrations/sqlite/0002_push.sql")),
+        (3, "lifecycle", include_str!("../../migrations/sqlite/0003_lifecycle.sql")),
     ])
 }
 
@@ -295,8 +296,9 @@ const WRITE_AWARD: &str = "\
         select $1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending' where exists (select 1 from achievement_version v \
             where v.achievement_id = $5 and v.version = $6 and v.definition = $16) \
         on conflict (source_record_id) do nothing; \
-    insert into credential (credential_id, award_id, document, jwt, issued_at, status_list_id, status_index) \
-        select $8, $1, $10, $11, $9, $12, $13 where changes() = 1; \
+    insert into credential (credential_id, award_id, document, jwt, issued_at, status_list_id, status_index, \
+        suspension_list_id, suspension_index) \
+        select $8, $1, $10, $11, $9, $12, $13, $17, $18 where changes() = 1; \
     insert into audit_entry (at, actor, action, award_id, credential_id, achievement_id, client_id, details) \
         select $9, $14, 'credential_issued', $1, $8, $5, $2, $15 where changes() = 1; \
     insert into outbox_job (kind, award_id, state, attempts, next_attempt_at, created_at) \
@@ -327,6 +329,8 @@ async fn write_award(
         .bind(&award.actor)
         .bind(issued_details(award))
         .bind(&award.definition)
+        .bind(award.suspension.map(|s| s.list_id))
+        .bind(award.suspension.map(|s| s.index))
         .execute(&mut **tx)
         .await;
     match written {
@@ -424,3 +428,4 @@ macro_rules! in_text_list {
 
 include!("ops.rs");
 include!("push_ops.rs");
+include!("lifecycle_ops.rs");

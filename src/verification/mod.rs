@@ -277,7 +277,7 @@ impl Verifier {
         let mut compacted: Vec<String> = Vec::new();
         let mut problems: Vec<String> = Vec::new();
         for schema in schemas {
-            let Err(violations) = self.schemas.validate(schema, value) else { continue };
+            let Err(violations) = self.schemas.validate_credential(schema, value) else { continue };
             // Tolerate the JSON-LD compacted form (single values where the
             // plain-JSON binding wants arrays), as the 1EdTech validator does
             // with its json-ld schema variant, but say so.
@@ -295,8 +295,11 @@ impl Verifier {
                     wrapped = true;
                 }
             }
-            let remaining =
-                if wrapped { self.schemas.validate(schema, &normalized).err().unwrap_or_default() } else { violations };
+            let remaining = if wrapped {
+                self.schemas.validate_credential(schema, &normalized).err().unwrap_or_default()
+            } else {
+                violations
+            };
             problems.extend(remaining.iter().map(|v| v.to_string()));
         }
         compacted.sort();
