@@ -83,10 +83,11 @@ impl App {
         self.status_lists.get(&self.store, list_id, delay, &url, self.issuer.id(), &sign).await
     }
 
-    /// Makes this instance publish the lists anew at the next request
-    /// (other instances follow within the publish delay).
-    pub fn status_lists_changed(&self, list_ids: &[i64]) {
-        self.status_lists.invalidate(list_ids);
+    /// Makes this instance publish its status lists anew at the next
+    /// request, after a change made here (other instances follow within the
+    /// publish delay). All of them: there are few, and re-signing one is cheap.
+    pub fn status_lists_changed(&self) {
+        self.status_lists.invalidate_all();
     }
 
     /// `<public URL><path>`.

@@ -40,9 +40,10 @@ enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
-    /// Work with credentials.
-    #[command(subcommand)]
-    Credential(CredentialCommand),
+    /// Work with credentials: sign one, or revoke, suspend, unsuspend and
+    /// reissue issued ones (singly or for a whole achievement version).
+    #[command(subcommand, alias = "credential")]
+    Credentials(CredentialCommand),
     /// Verify a credential (JSON with an embedded proof, or a compact VC-JWT)
     /// and print a JSON verdict. Exit code 0 = valid, 1 = invalid, 2 = could not check.
     Verify(VerifyArgs),
@@ -188,6 +189,62 @@ enum KeyKindArg {
 enum CredentialCommand {
     /// Sign an unsigned credential read from a file or stdin and print it.
     Sign(SignArgs),
+    /// Show an issued credential's status (active, suspended, revoked) and reissues.
+    Show {
+        /// The credential id.
+        credential_id: String,
+    },
+    /// Revoke for good: verifiers see the revocation bit, and the award is
+    /// withdrawn from Edubadges.
+    Revoke(StatusChangeArgs),
+    /// Suspend: verifiers see the suspension bit until it is lifted.
+    Suspend(StatusChangeArgs),
+    /// Lift a suspension.
+    Unsuspend(StatusChangeArgs),
+    /// Make a new credential from the award (with corrections), superseding this one.
+    Reissue(ReissueArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["credential_id", "achievement"])))]
+struct StatusChangeArgs {
+    /// The credential id.
+    credential_id: Option<String>,
+    /// Instead of one credential: the current credential of every award of
+    /// this achievement (with --version).
+    #[arg(long, requires = "version")]
+    achievement: Option<String>,
+    /// The achievement version (with --achievement).
+    #[arg(long, requires = "achievement")]
+    version: Option<i64>,
+    /// Why (required): kept in the audit trail and shown to verifiers.
+    #[arg(long)]
+    reason: String,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct ReissueArgs {
+    /// The credential id (the award's current credential).
+    credential_id: String,
+    /// Why (required): kept in the audit trail.
+    #[arg(long)]
+    reason: String,
+    /// A corrected record field, FIELD=VALUE (repeatable; an empty VALUE
+    /// clears an optional field): learner.eppn, learner.email,
+    /// learner.given_name, learner.surname_prefix, learner.surname,
+    /// learner.student_number, result.grade, result.completed_on,
+    /// evidence_url, narrative.
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    corrections: Vec<String>,
+    /// Build from the achievement's newest version (default: the award's).
+    #[arg(long)]
+    newest_version: bool,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -258,7 +315,8 @@ pub fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Keys(KeysCommand::Generate { dir, kind, json }) => generate_key(&dir, kind, json),
-        Command::Credential(CredentialCommand::Sign(args)) => sign(args),
+        Command::Credentials(CredentialCommand::Sign(args)) => sign(args),
+        Command::Credentials(command) => credentials(command),
         Command::Verify(args) => verify(args),
         Command::Serve => serve(),
         Command::Clients(command) => clients(command),
@@ -690,4 +748,132 @@ fn is_open_badge(document: &[u8]) -> bool {
         _ => Vec::new(),
     };
     types.iter().any(|t| matches!(*t, "OpenBadgeCredential" | "AchievementCredential" | "EndorsementCredential"))
+}
+
+/// `zegel credentials show|revoke|suspend|unsuspend|reissue`: the
+/// lifecycle use cases, as the API runs them, with actor `cli`.
+fn credentials(command: CredentialCommand) -> anyhow::Result<ExitCode> {
+    use crate::lifecycle;
+    use crate::storage::StatusChange;
+    let settings = Settings::from_env()?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let (app, _keys) = App::build(settings).await.context("cannot open zegel (database, signing keys)")?;
+        let mut out = std::io::stdout().lock();
+        let (change, args) = match command {
+            CredentialCommand::Sign(_) => unreachable!("handled in run"),
+            CredentialCommand::Show { credential_id } => {
+                let view = lifecycle::credential(&app, &credential_id).await.map_err(service_error)?;
+                writeln!(out, "{}", serde_json::to_string_pretty(&view)?)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            CredentialCommand::Reissue(args) => {
+                let request = lifecycle::ReissueRequest {
+                    reason: Some(args.reason),
+                    corrections: corrections(&args.corrections)?,
+                    newest_version: args.newest_version,
+                    ..Default::default()
+                };
+                let view =
+                    lifecycle::reissue(&app, &args.credential_id, request, "cli").await.map_err(service_error)?;
+                if args.json {
+                    writeln!(out, "{}", serde_json::to_string(&view)?)?;
+                } else if view.changed {
+                    writeln!(out, "reissued: {} supersedes {}", view.award.credential_id, view.superseded)?;
+                    writeln!(out, "  {}", view.award.credential_url)?;
+                } else {
+                    writeln!(
+                        out,
+                        "already reissued: {} was replaced by {}",
+                        view.superseded, view.award.credential_id
+                    )?;
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            CredentialCommand::Revoke(args) => (StatusChange::Revoke, args),
+            CredentialCommand::Suspend(args) => (StatusChange::Suspend, args),
+            CredentialCommand::Unsuspend(args) => (StatusChange::Unsuspend, args),
+        };
+        let reason = Some(args.reason.as_str());
+        match (args.credential_id, args.achievement, args.version) {
+            (Some(id), None, None) => {
+                let view = lifecycle::change_one(&app, &id, change, reason, "cli").await.map_err(service_error)?;
+                if args.json {
+                    writeln!(out, "{}", serde_json::to_string(&view)?)?;
+                } else {
+                    let withdrawal = if view.edubadges_withdrawal { " (being withdrawn from Edubadges)" } else { "" };
+                    writeln!(out, "{id}: {}{withdrawal}", view.message)?;
+                }
+            }
+            (None, Some(achievement), Some(version)) => {
+                let view = lifecycle::change_version(&app, &achievement, version, change, reason, "cli")
+                    .await
+                    .map_err(service_error)?;
+                if args.json {
+                    writeln!(out, "{}", serde_json::to_string(&view)?)?;
+                } else {
+                    writeln!(out, "achievement {achievement} version {version}: {} credentials", view.matched)?;
+                    writeln!(out, "  changed:   {}", view.changed)?;
+                    writeln!(out, "  unchanged: {} (so already)", view.unchanged)?;
+                    writeln!(out, "  refused:   {}", view.refused_count)?;
+                    for refusal in &view.refused {
+                        writeln!(out, "    {}: {}", refusal.credential_id, refusal.reason)?;
+                    }
+                    writeln!(out, "  withdrawals from Edubadges: {}", view.edubadges_withdrawals)?;
+                }
+            }
+            _ => bail!("give a credential id, or --achievement and --version"),
+        }
+        app.store.close().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `--set FIELD=VALUE` pairs as the API's correction object.
+fn corrections(pairs: &[String]) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
+    const FIELDS: &[&str] = &[
+        "learner.eppn",
+        "learner.email",
+        "learner.given_name",
+        "learner.surname_prefix",
+        "learner.surname",
+        "learner.student_number",
+        "result.grade",
+        "result.completed_on",
+        "evidence_url",
+        "narrative",
+    ];
+    let mut out = serde_json::Map::new();
+    for pair in pairs {
+        let (field, value) = pair.split_once('=').with_context(|| format!("--set takes FIELD=VALUE, not {pair}"))?;
+        if !FIELDS.contains(&field) {
+            bail!("--set {field}: not a correctable field (one of {})", FIELDS.join(", "));
+        }
+        let value = if value.is_empty() { serde_json::Value::Null } else { value.into() };
+        match field.split_once('.') {
+            Some((group, member)) => {
+                let entry = out.entry(group).or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+                if let serde_json::Value::Object(members) = entry {
+                    members.insert(member.to_owned(), value);
+                }
+            }
+            None => {
+                out.insert(field.to_owned(), value);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A use case's refusal as a command-line error: every problem on its own line.
+fn service_error(error: issuance::ServiceError) -> anyhow::Error {
+    match error {
+        issuance::ServiceError::Invalid(problems) | issuance::ServiceError::Conflict { problems, .. }
+            if !problems.is_empty() =>
+        {
+            let lines: Vec<String> = problems.iter().map(|p| format!("  {}: {}", p.field, p.message)).collect();
+            anyhow::anyhow!("refused:\n{}", lines.join("\n"))
+        }
+        other => other.into(),
+    }
 }

@@ -785,7 +785,7 @@ pub struct PushList {
     pub next: Option<String>,
 }
 
-pub const PUSH_STATES: [&str; 5] = ["pending", "sent", "claimed", "failed", "withdrawn"];
+pub const PUSH_STATES: [&str; 6] = ["pending", "sent", "claimed", "failed", "withdrawing", "withdrawn"];
 
 /// Awards by push state, oldest first, `limit` (default 100) per page after
 /// award `after`; empty parameters count as absent.

@@ -17,6 +17,7 @@ pub mod http;
 pub mod issuance;
 pub mod json;
 pub mod jsonld;
+pub mod lifecycle;
 pub mod metrics;
 pub mod push;
 pub mod signing;

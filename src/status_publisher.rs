@@ -85,13 +85,11 @@ impl StatusPublisher {
         Ok(Some(PublishedList { document, last_modified, fresh_for: delay.saturating_sub(checked.elapsed()) }))
     }
 
-    /// Forgets this instance's copy of the lists, so the next request
-    /// renders them at once (after a change made here).
-    pub fn invalidate(&self, list_ids: &[i64]) {
+    /// Forgets this instance's copies, so the next request renders each
+    /// list at once (after a change made here).
+    pub fn invalidate_all(&self) {
         if let Ok(mut lists) = self.lists.lock() {
-            for id in list_ids {
-                lists.remove(id);
-            }
+            lists.clear();
         }
     }
 }

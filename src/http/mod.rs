@@ -5,6 +5,7 @@
 
 mod api;
 mod auth;
+mod credentials;
 mod error;
 mod input;
 mod openapi;
@@ -36,7 +37,10 @@ type Endpoint = (Method, &'static str, Route);
 /// [`routes`] is the router's own table and a route cannot be added without
 /// the tests comparing it with the OpenAPI document.
 fn endpoints() -> Vec<Endpoint> {
-    [api::endpoints(), public::endpoints(), ops::endpoints(), openapi::endpoints()].into_iter().flatten().collect()
+    [api::endpoints(), credentials::endpoints(), public::endpoints(), ops::endpoints(), openapi::endpoints()]
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// Every route the service answers, as (method, path pattern).

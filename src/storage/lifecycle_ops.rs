@@ -250,12 +250,13 @@ impl This {
         else {
             return Ok(None);
         };
-        let used: Option<i64> =
-            sqlx::query_scalar("select 1 from credential where status_list_id = $1 or suspension_list_id = $1 limit 1")
-                .bind(list_id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_error("reading a status list"))?;
+        let used: Option<String> = sqlx::query_scalar(
+            "select credential_id from credential where status_list_id = $1 or suspension_list_id = $1 limit 1",
+        )
+        .bind(list_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error("reading a status list"))?;
         if used.is_none() {
             return Ok(None);
         }

@@ -72,8 +72,14 @@ async fn a_new_award_is_201_with_its_ids_public_urls_and_a_pending_push(backend:
     assert_eq!(document["credentialSubject"]["result"][0]["value"], "8.5");
     assert_eq!(document["credentialSubject"]["achievement"]["name"], "Data Literacy for Professionals");
     assert_eq!(document["proof"][0]["cryptosuite"], "eddsa-rdfc-2022");
-    let index = document["credentialStatus"]["statusListIndex"].as_str().unwrap();
-    assert_eq!(index, stored.status.index.to_string());
+    // One revocation and one suspension entry, each at its reserved slot.
+    let entries = document["credentialStatus"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert_eq!(entries[0]["statusPurpose"], "revocation");
+    assert_eq!(entries[0]["statusListIndex"], stored.status.index.to_string());
+    let suspension = stored.suspension.expect("a suspension slot");
+    assert_eq!(entries[1]["statusPurpose"], "suspension");
+    assert_eq!(entries[1]["statusListIndex"], suspension.index.to_string());
     // Student data other than the name is not in the credential.
     for secret in ["1234567", "sam@student", "uni.example.nl"] {
         assert!(!stored.document.contains(secret), "{secret} is in the credential");

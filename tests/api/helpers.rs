@@ -390,14 +390,27 @@ impl TestApp {
     pub async fn verify(&self, credential_url: &str, jwt: bool) -> Report {
         let json = self.fetch(credential_url, Some("application/ld+json")).await;
         assert_eq!(json.status, 200, "{credential_url}: {}", json.text());
-        let list_url = json.json()["credentialStatus"]["statusListCredential"].as_str().unwrap().to_owned();
-        let list = self.fetch(&list_url, None).await;
-        assert_eq!(list.status, 200, "{list_url}: {}", list.text());
-        let verifier =
-            Verifier::offline().with_status_lists(Arc::new(StaticStatusLists::new().with_list(list_url, list.body)));
+        let mut lists = StaticStatusLists::new();
+        for (list_url, body) in self.status_lists(&json.json()).await {
+            lists = lists.with_list(list_url, body);
+        }
+        let verifier = Verifier::offline().with_status_lists(Arc::new(lists));
         let options = VerifyOptions { now: chrono::Utc::now(), require_status: true, require_open_badge: true };
         let input = if jwt { self.fetch(&format!("{credential_url}.jwt"), None).await.body } else { json.body };
         verifier.verify(&input, &options)
+    }
+
+    /// Every status list `credential` names, fetched from this server:
+    /// (URL, body).
+    pub async fn status_lists(&self, credential: &Value) -> Vec<(String, Vec<u8>)> {
+        let mut lists = Vec::new();
+        for entry in status_entries(credential) {
+            let list_url = entry["statusListCredential"].as_str().unwrap().to_owned();
+            let list = self.fetch(&list_url, None).await;
+            assert_eq!(list.status, 200, "{list_url}: {}", list.text());
+            lists.push((list_url, list.body));
+        }
+        lists
     }
 
     /// A request to `path` with an optional bearer token.
@@ -680,5 +693,15 @@ impl Drop for TcpProxy {
         self.state.stopped.store(true, std::sync::atomic::Ordering::SeqCst);
         // Wakes the accept loop so that it sees `stopped`.
         let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+/// The credential's status entries, whether `credentialStatus` is one object
+/// or an array of them.
+pub fn status_entries(credential: &Value) -> Vec<Value> {
+    match &credential["credentialStatus"] {
+        Value::Array(entries) => entries.clone(),
+        Value::Null => Vec::new(),
+        entry => vec![entry.clone()],
     }
 }

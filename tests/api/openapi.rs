@@ -250,7 +250,7 @@ impl Issued {
         let (_, record) = spec.request_examples("POST", "/api/v1/awards").remove(0);
         let award = app.post_award(&record).await.expect(201);
         let credential = app.fetch(award["credential_url"].as_str().unwrap(), None).await.expect(200);
-        let list = credential["credentialStatus"]["statusListCredential"].as_str().unwrap();
+        let list = credential["credentialStatus"][0]["statusListCredential"].as_str().unwrap();
         Self {
             achievement_id: achievement["id"].as_str().unwrap().to_owned(),
             award_id: award["id"].as_str().unwrap().to_owned(),
@@ -261,7 +261,7 @@ impl Issued {
 
     /// `path` with these ids in its parameters.
     fn path(&self, path: &str) -> String {
-        let id = if path.starts_with("/credentials/") {
+        let id = if path.starts_with("/credentials/") || path.starts_with("/api/v1/credentials/") {
             &self.credential_id
         } else if path.starts_with("/api/v1/awards/") {
             &self.award_id
@@ -398,7 +398,7 @@ async fn every_documented_api_operation_wants_a_token_with_its_scope(backend: Ba
         assert!(operation["description"].as_str().unwrap().contains(&format!("`{scope}`")), "{name} {path}");
         let target = format!(
             "{}{}",
-            fill(&path, &[("id", &uuid::Uuid::new_v4().to_string())]),
+            fill(&path, &[("id", &uuid::Uuid::new_v4().to_string()), ("version", "1")]),
             query_string(&spec, &name, &path)
         );
         let body = operation.get("requestBody").map(|_| spec.request_examples(&name, &path).remove(0).1);
@@ -484,6 +484,7 @@ async fn the_request_examples_are_valid_and_accepted(backend: Backend) {
     let Some(app) = spawn_app(backend).await else { return };
     let spec = Spec::served_by(&app).await;
     let mut achievement_id = None;
+    let mut credential_id = None;
     let mut tried = 0;
     // Document order: definitions are created before they are changed or
     // awarded.
@@ -495,13 +496,19 @@ async fn the_request_examples_are_valid_and_accepted(backend: Backend) {
         for (example, body) in spec.request_examples(&name, &path) {
             let problems = spec.violations(&schema, &body);
             assert!(problems.is_empty(), "{name} {path} example {example}: {problems:?}");
-            let target = fill(&path, &[("id", achievement_id.as_deref().unwrap_or("none yet"))]);
+            let id = if path.starts_with("/api/v1/credentials/") { &credential_id } else { &achievement_id };
+            let target = fill(&path, &[("id", id.as_deref().unwrap_or("none yet")), ("version", "1")]);
             let reply = app.send_json(method(&name), &target, &app.admin_token, &body).await;
-            let expected = if name == "POST" { 201 } else { 200 };
+            // What the operation documents for success: 201 when it creates.
+            let expected = if spec.statuses(&name, &path).contains(&201) { 201 } else { 200 };
             assert_eq!(reply.status, expected, "{name} {target} example {example}: {}", reply.text());
             spec.check(&name, &path, &reply);
             if path == "/api/v1/achievements" && achievement_id.is_none() {
                 achievement_id = reply.json()["id"].as_str().map(str::to_owned);
+            }
+            // Reissues make a new current credential: the next example takes that.
+            if path == "/api/v1/awards" && credential_id.is_none() || path.ends_with("/reissue") {
+                credential_id = reply.json()["credential_id"].as_str().map(str::to_owned);
             }
             tried += 1;
         }
@@ -527,6 +534,19 @@ async fn every_documented_status_is_answered_as_documented(backend: Backend) {
         .token;
     let unknown = "00000000-0000-4000-8000-000000000000";
     let too_large = vec![b' '; crate::helpers::MAX_BODY_BYTES + 1];
+    // Credentials of their own for the operations that change one (so that
+    // each starts from an active credential), and a revoked one.
+    let mut spare = Vec::new();
+    for _ in 0..5 {
+        let mut fresh = record.clone();
+        fresh["source_record_id"] = json!(format!("r-{}", unique()));
+        spare.push(app.post_award(&fresh).await.expect(201)["credential_id"].as_str().unwrap().to_owned());
+    }
+    let reason = json!({"reason": "a test"});
+    let revoked = spare.pop().unwrap();
+    app.send_json(Method::POST, &format!("/api/v1/credentials/{revoked}/revoke"), &app.admin_token, &reason)
+        .await
+        .expect(200);
 
     for (name, path) in spec.operations() {
         let target = issued.path(&path);
@@ -602,6 +622,42 @@ async fn every_documented_status_is_answered_as_documented(backend: Backend) {
             ("GET", "/api/v1/push") => vec![
                 (200, app.request(Method::GET, &format!("{path}?state=pending&limit=2"), Some(&app.reader_token))),
                 (422, app.request(Method::GET, &format!("{path}?state=lost"), Some(&app.reader_token))),
+            ],
+            ("GET", "/api/v1/credentials/{id}") => vec![
+                (200, request(Some(&app.reader_token))),
+                (404, app.request(Method::GET, &fill(&path, &[("id", unknown)]), Some(&app.reader_token))),
+            ],
+            ("POST", "/api/v1/credentials/{id}/revoke" | "/api/v1/credentials/{id}/reissue")
+            | ("POST", "/api/v1/credentials/{id}/suspend" | "/api/v1/credentials/{id}/unsuspend") => {
+                let own = fill(&path, &[("id", &spare.pop().unwrap())]);
+                let post =
+                    |target: &str, body: &Value| app.request(Method::POST, target, Some(&app.admin_token)).json(body);
+                let mut probes = match path.rsplit('/').next().unwrap() {
+                    // Done, then repeated: nothing changes.
+                    "reissue" => vec![(201, post(&own, &reason)), (200, post(&own, &reason))],
+                    // Not suspended: nothing to lift.
+                    _ => vec![(200, post(&own, &reason)), (200, post(&own, &reason))],
+                };
+                if path.ends_with("/suspend") || path.ends_with("/unsuspend") {
+                    // Revocation is final.
+                    probes.push((409, post(&fill(&path, &[("id", &revoked)]), &reason)));
+                }
+                probes.push((404, post(&fill(&path, &[("id", unknown)]), &reason)));
+                probes.push((422, post(&own, &json!({"reason": " "}))));
+                probes
+            }
+            ("POST", p) if p.starts_with("/api/v1/achievements/{id}/versions/{version}/") => vec![
+                (200, with(&reason)),
+                (
+                    404,
+                    app.request(
+                        Method::POST,
+                        &fill(&path, &[("id", unknown), ("version", "1")]),
+                        Some(&app.admin_token),
+                    )
+                    .json(&reason),
+                ),
+                (422, with(&json!({}))),
             ],
             (_, path) if path.starts_with("/api/") => panic!("{name} {path}: say here how to provoke its statuses"),
             // Public resources: what exists, and what does not.

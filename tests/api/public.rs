@@ -79,10 +79,14 @@ async fn a_fetched_credential_verifies_with_the_status_list_the_server_publishes
     let credential = document.json();
 
     // The status list comes from the URL the credential names, on this server.
-    let list_url = credential["credentialStatus"]["statusListCredential"].as_str().unwrap();
+    let list_url = credential["credentialStatus"][0]["statusListCredential"].as_str().unwrap();
     let list = app.fetch(list_url, None).await;
     assert_public(&list, "application/vc+ld+json");
-    let lists = Arc::new(StaticStatusLists::new().with_list(list_url, list.body.clone()));
+    let mut lists = StaticStatusLists::new();
+    for (list_url, body) in app.status_lists(&credential).await {
+        lists = lists.with_list(list_url, body);
+    }
+    let lists = Arc::new(lists);
     let verifier = Verifier::offline().with_status_lists(lists);
     let options = VerifyOptions { now: Utc::now(), require_status: true, require_open_badge: true };
 
@@ -109,20 +113,24 @@ async fn zegel_verify_accepts_the_fetched_credential_given_the_fetched_status_li
     let award = issued(&app).await;
     let dir = tempfile::tempdir().unwrap();
     let credential = app.fetch(award["credential_url"].as_str().unwrap(), None).await;
-    let list_url = credential.json()["credentialStatus"]["statusListCredential"].as_str().unwrap().to_owned();
     let credential_file = dir.path().join("credential.json");
     let jwt_file = dir.path().join("credential.jwt");
-    let list_file = dir.path().join("status.json");
     std::fs::write(&credential_file, &credential.body).unwrap();
     std::fs::write(&jwt_file, app.fetch(award["credential_jwt_url"].as_str().unwrap(), None).await.body).unwrap();
-    std::fs::write(&list_file, app.fetch(&list_url, None).await.body).unwrap();
+    // One --status-list per list the credential names (revocation, suspension).
+    let mut list_args = Vec::new();
+    for (i, (list_url, body)) in app.status_lists(&credential.json()).await.into_iter().enumerate() {
+        let list_file = dir.path().join(format!("status-{i}.json"));
+        std::fs::write(&list_file, body).unwrap();
+        list_args.extend(["--status-list".to_owned(), format!("{list_url}={}", list_file.display())]);
+    }
+    assert_eq!(list_args.len(), 4, "{list_args:?}");
     for file in [&credential_file, &jwt_file] {
         let output = Command::new(env!("CARGO_BIN_EXE_zegel"))
             .arg("verify")
             .arg(file)
             .arg("--require-status")
-            .arg("--status-list")
-            .arg(format!("{list_url}={}", list_file.display()))
+            .args(&list_args)
             .output()
             .unwrap();
         let report: Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -207,7 +215,7 @@ async fn achievements_the_context_and_status_lists_are_public_json_ld(backend: B
     let credential = app.fetch(award["credential_url"].as_str().unwrap(), None).await.json();
     assert!(credential["@context"].as_array().unwrap().contains(&Value::from(app.url("/contexts/zegel/v1.jsonld"))));
 
-    let list_url = credential["credentialStatus"]["statusListCredential"].as_str().unwrap();
+    let list_url = credential["credentialStatus"][0]["statusListCredential"].as_str().unwrap();
     assert!(list_url.starts_with(&app.url("/status/")), "{list_url}");
     let list = app.fetch(list_url, None).await;
     assert_public(&list, "application/vc+ld+json");
