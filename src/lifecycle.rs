@@ -256,13 +256,7 @@ pub async fn reissue(
 ) -> Result<ReissueView, ServiceError> {
     let mut problems = request.shape_problems.clone();
     let reason = parse_reason(request.reason.as_deref(), &mut problems);
-    if !problems.is_empty() {
-        return Err(ServiceError::Invalid(problems));
-    }
     let old = app.store.credential(credential_id).await?.ok_or(ServiceError::NotFound("credential"))?;
-    if let Some(done) = already_reissued(app, credential_id, &old.award_id).await? {
-        return Ok(done);
-    }
     let award = app.store.award(&old.award_id).await?.ok_or(ServiceError::NotFound("award"))?;
     let issued_at = Utc::now().trunc_subsecs(0);
     let today = (issued_at + Duration::hours(14)).date_naive();
@@ -273,9 +267,12 @@ pub async fn reissue(
             None
         }
     };
-    let (Some(reason), Some(record)) = (reason, record) else { return Err(ServiceError::Invalid(problems)) };
-    if !problems.is_empty() {
+    let (Some(reason), Some(record), true) = (reason, record, problems.is_empty()) else {
         return Err(ServiceError::Invalid(problems));
+    };
+    // Validated first: a bad request is refused even when it repeats one.
+    if let Some(done) = already_reissued(app, credential_id, &old.award_id).await? {
+        return Ok(done);
     }
     if award.credential_id != credential_id {
         // Not superseded (checked above) yet not current: cannot happen

@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 pub struct PublishedList {
     /// The signed `BitstringStatusListCredential` (JSON).
     pub document: Arc<String>,
-    /// When its bits last changed (or it was first published).
+    /// When its bits last changed (or it was first published), precise:
+    /// HTTP dates have whole seconds, and a change within the second of the
+    /// previous one must not be answered "not modified".
     pub last_modified: DateTime<Utc>,
     /// How much longer this copy may be served (the HTTP `max-age`).
     pub fresh_for: Duration,
@@ -75,7 +77,7 @@ impl StatusPublisher {
         let Some(bits) = store.status_list_bits(list_id).await? else { return Ok(None) };
         let now = Utc::now().trunc_subsecs(0);
         let document = Arc::new(String::from_utf8(sign(&render(&bits, list_url, issuer, delay, now)?, now)?)?);
-        let last_modified = bits.changed_at.unwrap_or(now).trunc_subsecs(0);
+        let last_modified = bits.changed_at.unwrap_or(now);
         if let Ok(mut lists) = self.lists.lock() {
             lists.insert(
                 list_id,

@@ -213,19 +213,26 @@ async fn status_list(req: HttpRequest, app: web::Data<App>, list: web::Path<Stri
     // Caches may keep the list exactly as long as this instance would serve
     // the same copy, so a change is visible everywhere within the delay.
     let cache_control = format!("public, max-age={}", published.fresh_for.as_secs());
-    let last_modified = header::HttpDate::from(std::time::SystemTime::from(published.last_modified));
-    let unchanged = req
-        .headers()
-        .get(header::IF_MODIFIED_SINCE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<header::HttpDate>().ok())
-        .is_some_and(|since| {
-            std::time::SystemTime::from(since) >= std::time::SystemTime::from(published.last_modified)
-        });
+    let changed = std::time::SystemTime::from(published.last_modified);
+    // The header has whole seconds (rounded down); "not modified" only when
+    // the date asked about is not before the precise change, so a second
+    // change within the same second is never hidden. The ETag is exact.
+    let last_modified = header::HttpDate::from(changed);
+    let etag = format!("\"{}\"", published.last_modified.timestamp_micros());
+    let headers = req.headers();
+    let unchanged = match headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+        Some(tags) => tags.split(',').any(|tag| tag.trim().trim_start_matches("W/") == etag || tag.trim() == "*"),
+        None => headers
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<header::HttpDate>().ok())
+            .is_some_and(|since| std::time::SystemTime::from(since) >= changed),
+    };
     let mut response = if unchanged { HttpResponse::NotModified() } else { HttpResponse::Ok() };
     response
         .insert_header((header::CACHE_CONTROL, cache_control))
-        .insert_header((header::LAST_MODIFIED, last_modified.to_string()));
+        .insert_header((header::LAST_MODIFIED, last_modified.to_string()))
+        .insert_header((header::ETAG, etag));
     if unchanged {
         return Ok(response.finish());
     }

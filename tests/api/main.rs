@@ -16,6 +16,7 @@ mod auth;
 mod awards;
 mod concurrency;
 mod crash;
+mod lifecycle;
 mod openapi;
 mod ops;
 mod public;
