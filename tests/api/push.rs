@@ -257,6 +257,89 @@ async fn two_instances_never_send_one_job_twice(backend: Backend) {
     assert_eq!(by_first + by_second, total as f64);
 }
 
+async fn revoke(app: &TestApp, credential_id: &str) -> Value {
+    let path = format!("/api/v1/credentials/{credential_id}/revoke");
+    app.send_json(reqwest::Method::POST, &path, &app.admin_token, &json!({"reason": "exam fraud"})).await.expect(200)
+}
+
+/// Revoked before the student claimed it: the direct award is deleted.
+async fn a_revoked_unclaimed_award_is_deleted_in_edubadges(backend: Backend) {
+    let Some((app, mock)) = spawn_with_edubadges(backend, MockConfig::default(), &[]).await else { return };
+    app.define_microcredential().await;
+    let created = app.post_award(&award_for(21)).await.expect(201);
+    let id = created["id"].as_str().unwrap();
+    wait_for_state(&app, id, "sent", Duration::from_secs(20)).await;
+    let revoked = revoke(&app, created["credential_id"].as_str().unwrap()).await;
+    assert_eq!(revoked["edubadges_withdrawal"], true);
+    wait_for_state(&app, id, "withdrawn", Duration::from_secs(20)).await;
+    let state = mock.snapshot();
+    assert_eq!(state.direct_awards[0].status, edubadges_mock::DirectAwardStatus::Deleted);
+    assert_eq!(state.direct_awards[0].revocation_reason.as_deref(), Some("credential revoked: exam fraud"));
+    assert_eq!(state.live_count(edubadges_mock::DEFAULT_BADGE_CLASS, "s21@uni.example.nl"), 0);
+}
+
+/// Claimed in Edubadges (before zegel even noticed): the badge is revoked.
+async fn a_revoked_claimed_award_has_its_badge_revoked_in_edubadges(backend: Backend) {
+    let extra = [("ZEGEL_PUSH_CLAIM_CHECK_SECS", "3600")];
+    let Some((app, mock)) = spawn_with_edubadges(backend, MockConfig::default(), &extra).await else { return };
+    app.define_microcredential().await;
+    let created = app.post_award(&award_for(22)).await.expect(201);
+    let id = created["id"].as_str().unwrap();
+    wait_for_state(&app, id, "sent", Duration::from_secs(20)).await;
+    let assertion = mock.claim(&mock.snapshot().direct_awards[0].entity_id).unwrap();
+    revoke(&app, created["credential_id"].as_str().unwrap()).await;
+    wait_for_state(&app, id, "withdrawn", Duration::from_secs(20)).await;
+    let state = mock.snapshot();
+    let badge = state.assertions.iter().find(|a| a.entity_id == assertion).unwrap();
+    assert!(badge.revoked, "{badge:?}");
+    assert_eq!(state.live_count(edubadges_mock::DEFAULT_BADGE_CLASS, "s22@uni.example.nl"), 0);
+}
+
+/// A reissue takes the old award out and sends the new credential.
+async fn a_reissue_replaces_the_award_in_edubadges(backend: Backend) {
+    let Some((app, mock)) = spawn_with_edubadges(backend, MockConfig::default(), &[]).await else { return };
+    app.define_microcredential().await;
+    let created = app.post_award(&award_for(23)).await.expect(201);
+    let id = created["id"].as_str().unwrap();
+    wait_for_state(&app, id, "sent", Duration::from_secs(20)).await;
+    let path = format!("/api/v1/credentials/{}/reissue", created["credential_id"].as_str().unwrap());
+    let body = json!({"reason": "grade corrected", "record": {"result": {"grade": "9.0"}}});
+    let reissued = app.send_json(reqwest::Method::POST, &path, &app.admin_token, &body).await.expect(201);
+    assert_eq!(reissued["push"]["state"], "withdrawing");
+    let started = Instant::now();
+    loop {
+        let state = mock.snapshot();
+        let live: Vec<_> = state
+            .direct_awards
+            .iter()
+            .filter(|d| d.status == edubadges_mock::DirectAwardStatus::Unaccepted)
+            .collect();
+        if state.direct_awards.len() == 2 && live.len() == 1 {
+            assert_eq!(live[0].evidence_url.as_deref(), reissued["credential_url"].as_str());
+            assert_eq!(live[0].grade_achieved.as_deref(), Some("9.0"));
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "{:?}", state.direct_awards);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    wait_for_state(&app, id, "sent", Duration::from_secs(20)).await;
+    assert_eq!(mock.snapshot().live_count(edubadges_mock::DEFAULT_BADGE_CLASS, "s23@uni.example.nl"), 1);
+    assert!(mock.snapshot().over_awarded().is_empty());
+}
+
+/// Revoked before it was ever sent: nothing goes to Edubadges.
+async fn a_revoked_award_that_was_never_sent_is_not_sent(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    app.define_microcredential().await;
+    let created = app.post_award(&award_for(24)).await.expect(201);
+    let revoked = revoke(&app, created["credential_id"].as_str().unwrap()).await;
+    assert_eq!(revoked["edubadges_withdrawal"], false);
+    let view = app.get_award(created["id"].as_str().unwrap()).await.expect(200);
+    assert_eq!(view["push"]["state"], "withdrawn", "{view}");
+    let jobs = app.db.store.outbox_jobs_for_award(created["id"].as_str().unwrap()).await.unwrap();
+    assert!(jobs.iter().all(|j| j.state != "pending"), "{jobs:?}");
+}
+
 crate::backend_tests!(
     two_instances_never_send_one_job_twice,
     an_award_is_delivered_once_and_its_claim_is_seen,
@@ -264,4 +347,8 @@ crate::backend_tests!(
     a_refused_push_is_visible_and_can_be_retried_after_the_fix,
     a_duplicate_in_edubadges_counts_as_delivered,
     without_edubadges_awards_wait_as_pending,
+    a_revoked_unclaimed_award_is_deleted_in_edubadges,
+    a_revoked_claimed_award_has_its_badge_revoked_in_edubadges,
+    a_reissue_replaces_the_award_in_edubadges,
+    a_revoked_award_that_was_never_sent_is_not_sent,
 );
