@@ -1273,3 +1273,56 @@ async fn throughput_of_record_issued_award() {
         );
     }
 }
+
+/// `cargo test --release --test storage -- --ignored --nocapture bulk_status`:
+/// how long revoking (and first suspending) every credential of an
+/// achievement version takes with 10,000 awards, one transaction each, on
+/// SQLite (and PostgreSQL when configured). The API's bulk endpoints are
+/// this call plus one read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, run by hand in release"]
+async fn bulk_status_change_of_ten_thousand_credentials() {
+    use zegel::storage::{CredentialSelector, StatusChange, StatusChangeRequest};
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(db) = fresh_store(backend).await else { continue };
+        setup(&db).await;
+        let total = 10_000;
+        let slots = db.reserve_status_slots(PURPOSE, total, 131_072).await.unwrap();
+        let suspension = db.reserve_status_slots("suspension", total, 131_072).await.unwrap();
+        let mut tasks = Vec::new();
+        for (t, chunk) in slots.chunks(total / 8).zip(suspension.chunks(total / 8)).enumerate() {
+            let store = db.store.clone();
+            let (chunk, suspension) = (chunk.0.to_vec(), chunk.1.to_vec());
+            tasks.push(tokio::spawn(async move {
+                for (i, (slot, suspended)) in chunk.into_iter().zip(suspension).enumerate() {
+                    let mut award = award_for(&format!("{t}-{i}"), &format!("rec-{t}-{i}"), "mc-1", 1, slot);
+                    award.suspension = Some(suspended);
+                    store.record_issued_award(&award).await.unwrap();
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let selector = CredentialSelector::AchievementVersion { achievement_id: "mc-1".into(), version: 1 };
+        let request = |change| StatusChangeRequest {
+            selector: selector.clone(),
+            change,
+            reason: "module withdrawn".into(),
+            actor: "admin".into(),
+            at: now(),
+        };
+        let mut figures = Vec::new();
+        for change in [StatusChange::Suspend, StatusChange::Revoke, StatusChange::Revoke] {
+            let started = std::time::Instant::now();
+            let outcome = db.change_status(&request(change)).await.unwrap();
+            figures.push(format!("{change:?} changed {} in {:.2} s", outcome.changed, started.elapsed().as_secs_f64()));
+        }
+        let started = std::time::Instant::now();
+        let bits = db.status_list_bits(slots[0].list_id).await.unwrap().unwrap();
+        assert_eq!(bits.set.len(), total);
+        figures.push(format!("reading the list's bits {:.3} s", started.elapsed().as_secs_f64()));
+        assert!(db.integrity_report().await.unwrap().is_consistent());
+        eprintln!("{backend:?}, {total} credentials: {}", figures.join("; "));
+    }
+}

@@ -176,7 +176,7 @@ impl Worker {
             .map(|(badgeclass, members)| Task::Create { badgeclass, members })
             .collect();
         tasks.extend(checks.into_iter().map(|(bundle_id, members)| Task::Check { bundle_id, members }));
-        tasks.extend(withdrawals.into_iter().map(|(job, item)| Task::Withdraw { job, item }));
+        tasks.extend(withdrawals.into_iter().map(|(job, item)| Task::Withdraw { job, item: Box::new(item) }));
         tasks
     }
 
@@ -266,7 +266,7 @@ impl Worker {
         let outcomes = match task {
             Task::Create { badgeclass, members } => self.create(badgeclass, members).await,
             Task::Check { bundle_id, members } => self.check(bundle_id, members).await,
-            Task::Withdraw { job, item } => vec![self.withdraw(job, item).await],
+            Task::Withdraw { job, item } => vec![self.withdraw(job, *item).await],
         };
         self.settle(outcomes).await;
     }
@@ -582,7 +582,7 @@ impl Ready {
 enum Task {
     Create { badgeclass: String, members: Vec<(String, Ready)> },
     Check { bundle_id: Option<String>, members: Vec<(ClaimedJob, Delivery)> },
-    Withdraw { job: ClaimedJob, item: PushItem },
+    Withdraw { job: ClaimedJob, item: Box<PushItem> },
 }
 
 /// The metric label of an outcome.

@@ -24,13 +24,15 @@ fn withdraw_payload(reason: &str, resend: bool) -> String {
 /// At most this many refusals are listed in an outcome (all are counted).
 const REFUSALS_LISTED: usize = 100;
 
-/// An award has a withdrawal waiting or running.
+/// An award has a withdrawal waiting or running (an uncorrelated subquery:
+/// one hashed set per statement, whatever the planner's statistics).
 macro_rules! active_withdrawal {
     ($award:literal) => {
         concat!(
-            "exists (select 1 from outbox_job w where w.award_id = ",
+            "(",
             $award,
-            " and w.kind = 'edubadges_withdraw' and w.state in ('pending', 'running'))"
+            " in (select w.award_id from outbox_job w where w.kind = 'edubadges_withdraw' \
+             and w.state in ('pending', 'running')))"
         )
     };
 }
@@ -378,7 +380,7 @@ async fn apply_status_change(
     let sql = match change {
         StatusChange::Revoke => concat!(
             "insert into credential_state (credential_id, revoked_at, revocation_reason, updated_at) \
-             select c.credential_id, $2, $3, $2 from credential c where c.credential_id in ",
+             select c.credential_id, $2, $3, $2 from credential c where c.credential_id ",
             in_text_list!("$1"),
             " on conflict (credential_id) do update set revoked_at = excluded.revoked_at, \
              revocation_reason = excluded.revocation_reason, updated_at = excluded.updated_at \
@@ -387,7 +389,7 @@ async fn apply_status_change(
         StatusChange::Suspend => concat!(
             "insert into credential_state (credential_id, suspended_at, suspension_reason, updated_at) \
              select c.credential_id, $2, $3, $2 from credential c where c.suspension_list_id is not null \
-             and c.credential_id in ",
+             and c.credential_id ",
             in_text_list!("$1"),
             " on conflict (credential_id) do update set suspended_at = excluded.suspended_at, \
              suspension_reason = excluded.suspension_reason, updated_at = excluded.updated_at \
@@ -396,7 +398,7 @@ async fn apply_status_change(
         ),
         StatusChange::Unsuspend => concat!(
             "update credential_state set suspended_at = null, suspension_reason = null, updated_at = $2 \
-             where suspended_at is not null and revoked_at is null and credential_id in ",
+             where suspended_at is not null and revoked_at is null and credential_id ",
             in_text_list!("$1"),
             " returning credential_id"
         ),
@@ -419,7 +421,7 @@ async fn audit_credentials(
     sqlx::query(concat!(
         "insert into audit_entry (at, actor, action, award_id, credential_id, achievement_id, client_id, details) \
          select $2, $3, $4, c.award_id, c.credential_id, a.achievement_id, null, $5 \
-         from credential c join award a on a.award_id = c.award_id where c.credential_id in ",
+         from credential c join award a on a.award_id = c.award_id where c.credential_id ",
         in_text_list!("$1"),
         " order by c.credential_id"
     ))
@@ -439,10 +441,10 @@ async fn audit_credentials(
 async fn touch_status_lists(tx: &mut Tx, ids: &[String], at: DateTime<Utc>) -> Result<(), StorageError> {
     sqlx::query(concat!(
         "update status_list set changed_at = $2 where status_list_id in (\
-         select status_list_id from credential where credential_id in ",
+         select status_list_id from credential where credential_id ",
         in_text_list!("$1"),
         " union select suspension_list_id from credential where suspension_list_id is not null \
-         and credential_id in ",
+         and credential_id ",
         in_text_list!("$1"),
         ")"
     ))
@@ -456,7 +458,7 @@ async fn touch_status_lists(tx: &mut Tx, ids: &[String], at: DateTime<Utc>) -> R
 
 /// The awards whose current credential is one of `ids`.
 async fn current_awards(tx: &mut Tx, ids: &[String]) -> Result<Vec<String>, StorageError> {
-    sqlx::query_scalar(concat!("select award_id from award where credential_id in ", in_text_list!("$1")))
+    sqlx::query_scalar(concat!("select award_id from award where credential_id ", in_text_list!("$1")))
         .bind(text_list(ids))
         .fetch_all(&mut **tx)
         .await
@@ -486,7 +488,7 @@ async fn withdraw_awards(
     // A withdrawal already waiting takes on the latest intent.
     sqlx::query(concat!(
         "update outbox_job set payload = $2 where kind = 'edubadges_withdraw' and state in ('pending', 'running') \
-         and award_id in ",
+         and award_id ",
         in_text_list!("$1")
     ))
     .bind(text_list(award_ids))
@@ -496,7 +498,7 @@ async fn withdraw_awards(
     .map_err(db_error("updating a withdrawal"))?;
     sqlx::query(concat!(
         "insert into outbox_job (kind, award_id, state, attempts, next_attempt_at, created_at, payload) \
-         select 'edubadges_withdraw', a.award_id, 'pending', 0, $2, $2, $3 from award a where a.award_id in ",
+         select 'edubadges_withdraw', a.award_id, 'pending', 0, $2, $2, $3 from award a where a.award_id ",
         in_text_list!("$1"),
         " and (exists (select 1 from edubadges_delivery d where d.award_id = a.award_id \
          and d.state in ('sending', 'sent', 'claimed')) \
@@ -515,7 +517,7 @@ async fn withdraw_awards(
     sqlx::query(concat!(
         "update outbox_job set state = 'done', lease_until = null, \
          last_error = 'not needed: the award is being withdrawn' \
-         where kind = 'edubadges_claim' and state in ('pending', 'failed') and award_id in ",
+         where kind = 'edubadges_claim' and state in ('pending', 'failed') and award_id ",
         in_text_list!("$1"),
         " and ",
         active_withdrawal!("outbox_job.award_id")
@@ -525,7 +527,7 @@ async fn withdraw_awards(
     .await
     .map_err(db_error("cancelling claim checks"))?;
     let withdrawing = sqlx::query(concat!(
-        "update award set push_state = 'withdrawing' where award_id in ",
+        "update award set push_state = 'withdrawing' where award_id ",
         in_text_list!("$1"),
         " and ",
         active_withdrawal!("award.award_id")
@@ -555,7 +557,7 @@ async fn after_withdrawal(
                 concat!(
                     "update edubadges_delivery set state = 'unsent', bundle_id = null, direct_award_id = null, \
                      assertion_id = null, sent_at = null, claimed_at = null, updated_at = $2 \
-                     where state = 'withdrawn' and award_id in ",
+                     where state = 'withdrawn' and award_id ",
                     in_text_list!("$1"),
                     " and not ",
                     active_withdrawal!("edubadges_delivery.award_id")
@@ -567,7 +569,7 @@ async fn after_withdrawal(
                 concat!(
                     "update outbox_job set state = 'pending', attempts = 0, next_attempt_at = $2, last_error = null, \
                      lease_until = null where kind = 'edubadges_award' and state in ('done', 'failed') \
-                     and award_id in ",
+                     and award_id ",
                     in_text_list!("$1"),
                     " and not ",
                     active_withdrawal!("outbox_job.award_id")
@@ -577,7 +579,7 @@ async fn after_withdrawal(
             ),
             (
                 concat!(
-                    "update award set push_state = 'pending' where award_id in ",
+                    "update award set push_state = 'pending' where award_id ",
                     in_text_list!("$1"),
                     " and not ",
                     active_withdrawal!("award.award_id")
@@ -593,7 +595,7 @@ async fn after_withdrawal(
                     "update outbox_job set state = 'done', lease_until = null, \
                      last_error = 'cancelled: the credential was revoked' \
                      where kind in ('edubadges_award', 'edubadges_claim') and state in ('pending', 'failed') \
-                     and award_id in ",
+                     and award_id ",
                     in_text_list!("$1"),
                     " and not ",
                     active_withdrawal!("outbox_job.award_id")
@@ -603,7 +605,7 @@ async fn after_withdrawal(
             ),
             (
                 concat!(
-                    "update award set push_state = 'withdrawn' where award_id in ",
+                    "update award set push_state = 'withdrawn' where award_id ",
                     in_text_list!("$1"),
                     " and not ",
                     active_withdrawal!("award.award_id")

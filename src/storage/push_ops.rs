@@ -1,7 +1,8 @@
 // The push worker's storage operations, compiled into both backend modules
 // after `ops.rs` (see its header). Besides what `ops.rs` needs, a backend
 // defines `fn text_list(&[String]) -> TextList` (an array parameter), the
-// macro `in_text_list!("$n")` (that parameter as a subquery of values) and
+// macro `in_text_list!("$n")` (" <is one of> that parameter", put after a
+// column) and
 // `skip_locked!()` (PostgreSQL: rows another instance has claimed are passed
 // over; empty on SQLite, whose write transactions are serialised).
 //
@@ -132,7 +133,7 @@ impl This {
              and s.revoked_at is not null) as revoked, ",
             delivery_columns!(),
             " from award a join achievement h on h.achievement_id = a.achievement_id \
-             left join edubadges_delivery d on d.award_id = a.award_id where a.award_id in ",
+             left join edubadges_delivery d on d.award_id = a.award_id where a.award_id ",
             in_text_list!("$1")
         ))
         .bind(text_list(award_ids))
@@ -161,7 +162,7 @@ impl This {
     ) -> Result<Vec<(String, String)>, StorageError> {
         let rows = sqlx::query(concat!(
             "select direct_award_id, award_id from edubadges_delivery \
-             where direct_award_id is not null and badgeclass in ",
+             where direct_award_id is not null and badgeclass ",
             in_text_list!("$1")
         ))
         .bind(text_list(badgeclasses))

@@ -420,9 +420,10 @@ fn text_list(values: &[String]) -> String {
     serde_json::Value::from(values.to_vec()).to_string()
 }
 
+/// ` in (…)`: membership in the JSON array parameter `$n`.
 macro_rules! in_text_list {
     ($param:literal) => {
-        concat!("(select value from json_each(", $param, "))")
+        concat!(" in (select value from json_each(", $param, "))")
     };
 }
 

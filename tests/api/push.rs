@@ -309,11 +309,8 @@ async fn a_reissue_replaces_the_award_in_edubadges(backend: Backend) {
     let started = Instant::now();
     loop {
         let state = mock.snapshot();
-        let live: Vec<_> = state
-            .direct_awards
-            .iter()
-            .filter(|d| d.status == edubadges_mock::DirectAwardStatus::Unaccepted)
-            .collect();
+        let live: Vec<_> =
+            state.direct_awards.iter().filter(|d| d.status == edubadges_mock::DirectAwardStatus::Unaccepted).collect();
         if state.direct_awards.len() == 2 && live.len() == 1 {
             assert_eq!(live[0].evidence_url.as_deref(), reissued["credential_url"].as_str());
             assert_eq!(live[0].grade_achieved.as_deref(), Some("9.0"));
