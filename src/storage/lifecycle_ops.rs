@@ -250,7 +250,8 @@ impl This {
         else {
             return Ok(None);
         };
-        let used: Option<i64> =
+        // `select 1` is an int4 on PostgreSQL.
+        let used: Option<i32> =
             sqlx::query_scalar("select 1 from credential where status_list_id = $1 or suspension_list_id = $1 limit 1")
                 .bind(list_id)
                 .fetch_optional(&mut *tx)
