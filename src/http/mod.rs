@@ -4,6 +4,7 @@
 //! `issuance`.
 
 mod api;
+mod audit;
 mod auth;
 mod error;
 mod input;
@@ -36,7 +37,10 @@ type Endpoint = (Method, &'static str, Route);
 /// [`routes`] is the router's own table and a route cannot be added without
 /// the tests comparing it with the OpenAPI document.
 fn endpoints() -> Vec<Endpoint> {
-    [api::endpoints(), public::endpoints(), ops::endpoints(), openapi::endpoints()].into_iter().flatten().collect()
+    [api::endpoints(), audit::endpoints(), public::endpoints(), ops::endpoints(), openapi::endpoints()]
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// Every route the service answers, as (method, path pattern).
