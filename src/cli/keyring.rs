@@ -143,8 +143,10 @@ pub(super) fn rotate(args: RotateArgs) -> anyhow::Result<ExitCode> {
     if issuer != previous_issuer {
         eprintln!(
             "warning: the issuer is a did:key, so rotating changed the issuer identifier from {previous_issuer} to \
-             {issuer}. Credentials issued before keep verifying, but they name the old issuer. Use a did:web issuer \
-             (ZEGEL_ISSUER=did:web with an https ZEGEL_PUBLIC_URL) to rotate keys under one identifier."
+             {issuer}. Credentials issued before keep their signatures, but they name the old issuer, and their \
+             status can no longer be checked: the status lists are signed by the new issuer from now on. Use a \
+             did:web issuer (ZEGEL_ISSUER=did:web with an https ZEGEL_PUBLIC_URL) to rotate keys under one \
+             identifier."
         );
     }
     if let Some(pinned) = settings.signing_key.as_deref().filter(|id| *id != rotation.key_id) {
