@@ -330,4 +330,51 @@ mod tests {
         assert_eq!(setup, KeySetup::Loaded { count: 1, ignored_test_keys: vec![] });
         assert_eq!(issuer.id(), format!("did:key:{}", keys::PUBLIC_TEST_KEY_IDS[0]));
     }
+
+    #[test]
+    fn the_keyring_names_the_signing_key_and_every_key_it_lists_is_published() {
+        let dir = dir_with_test_key();
+        let old = keys::PUBLIC_TEST_KEY_IDS[0];
+        let choice = KeyChoice { signing_key: None, allow_test_keys: true };
+        let rotation = keyring::rotate(dir.path(), choice, Utc::now()).unwrap();
+        let web = [("ZEGEL_ALLOW_TEST_KEYS", "true"), ("ZEGEL_PUBLIC_URL", "https://badges.example.edu")];
+
+        let (issuer, setup) = Issuer::load(&settings(dir.path(), &web)).unwrap();
+        let KeySetup::Keyring { current, published, unlisted, .. } = setup else { panic!("{setup:?}") };
+        assert_eq!((current.as_str(), published, unlisted.len()), (rotation.key_id.as_str(), 2, 0));
+        assert_eq!(issuer.signing_key().id(), rotation.key_id);
+        assert_eq!(issuer.verification_method(), format!("did:web:badges.example.edu#{}", rotation.key_id));
+        let methods = issuer.did_document()["assertionMethod"].clone();
+        assert_eq!(
+            methods,
+            serde_json::json!([
+                format!("did:web:badges.example.edu#{old}"),
+                format!("did:web:badges.example.edu#{}", rotation.key_id)
+            ])
+        );
+        assert_eq!(issuer.jwks()["keys"].as_array().unwrap().len(), 2);
+
+        // ZEGEL_SIGNING_KEY wins over the keyring.
+        let pinned = [web[0], web[1], ("ZEGEL_SIGNING_KEY", old)];
+        let (issuer, _) = Issuer::load(&settings(dir.path(), &pinned)).unwrap();
+        assert_eq!(issuer.signing_key().id(), old);
+        assert_eq!(issuer.keys().len(), 2);
+
+        // A keyring key that is a public test key is not used unless allowed.
+        let refused = Issuer::load(&settings(dir.path(), &[("ZEGEL_PUBLIC_URL", "https://badges.example.edu")]));
+        assert!(matches!(refused, Err(IssuerError::Keyring(keyring::KeyringError::TestKey(_)))), "{refused:?}");
+    }
+
+    #[test]
+    fn a_did_key_issuer_publishes_each_key_under_its_own_did_key() {
+        let dir = dir_with_test_key();
+        let choice = KeyChoice { signing_key: None, allow_test_keys: true };
+        let rotation = keyring::rotate(dir.path(), choice, Utc::now()).unwrap();
+        let (issuer, _) = Issuer::load(&settings(dir.path(), &[("ZEGEL_ALLOW_TEST_KEYS", "true")])).unwrap();
+        assert_eq!(issuer.id(), format!("did:key:{}", rotation.key_id));
+        let kids: Vec<String> =
+            issuer.jwks()["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_owned()).collect();
+        let did_key = |id: &str| format!("did:key:{id}#{id}");
+        assert_eq!(kids, [did_key(&rotation.previous_key_id), did_key(&rotation.key_id)]);
+    }
 }

@@ -340,7 +340,11 @@ pub fn list(dir: &Path, choice: KeyChoice<'_>) -> Result<(Vec<ListedKey>, bool),
         }));
         return Ok((listed, true));
     }
-    let (start, _) = from_single_key_layout(dir, choice, None)?;
+    let start = match from_single_key_layout(dir, choice, None) {
+        Ok((start, _)) => start,
+        Err(KeyringError::NoKey(_)) => return Ok((Vec::new(), false)),
+        Err(other) => return Err(other),
+    };
     let listed = start
         .keys
         .iter()
