@@ -21,6 +21,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+mod audit;
+mod keyring;
+
 /// Largest credential or key input read (1 MiB, the canonicaliser's limit).
 const MAX_INPUT: u64 = 1024 * 1024;
 
@@ -55,6 +58,8 @@ enum Command {
     /// The Edubadges push: run the worker alone, or see where awards stand.
     #[command(subcommand)]
     Push(PushCommand),
+    /// Read the audit trail (oldest first), straight from the database.
+    Audit(audit::AuditArgs),
     /// Development tools: stand-ins for the systems zegel talks to.
     #[command(subcommand)]
     Dev(DevCommand),
@@ -177,6 +182,16 @@ enum KeysCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Make a new Ed25519 key the signing key (the prepared one, or a new
+    /// one); the old key stays in the DID document and the JWKS. With a
+    /// did:key issuer this changes the issuer id: rotate under did:web.
+    Rotate(keyring::RotateArgs),
+    /// List the keyring's keys: id, created, current / prepared / retired /
+    /// removed. Never prints secret material.
+    List(keyring::ListArgs),
+    /// Take a retired (or prepared) key out of the DID document and the
+    /// JWKS, and move its file to removed/. Refuses the current key.
+    Remove(keyring::RemoveArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -315,6 +330,10 @@ pub fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Keys(KeysCommand::Generate { dir, kind, json }) => generate_key(&dir, kind, json),
+        Command::Keys(KeysCommand::Rotate(args)) => keyring::rotate(args),
+        Command::Keys(KeysCommand::List(args)) => keyring::list(args),
+        Command::Keys(KeysCommand::Remove(args)) => keyring::remove(args),
+        Command::Audit(args) => audit::run(args),
         Command::Credentials(CredentialCommand::Sign(args)) => sign(args),
         Command::Credentials(command) => credentials(command),
         Command::Verify(args) => verify(args),
@@ -455,6 +474,13 @@ fn serve() -> anyhow::Result<ExitCode> {
             }
             KeySetup::Loaded { count, ignored_test_keys } => {
                 tracing::info!(keys = count, "signing keys loaded");
+                ignored_test_keys
+            }
+            KeySetup::Keyring { current, published, unlisted, ignored_test_keys } => {
+                tracing::info!(key.id = %current, keys = published, "signing keys loaded from the keyring");
+                for key_id in unlisted {
+                    tracing::warn!(key.id = %key_id, "a key file the keyring does not list is neither used nor published (see `zegel keys list`)");
+                }
                 ignored_test_keys
             }
         };

@@ -8,6 +8,7 @@
 //! [`dev`] holds test doubles of the systems zegel talks to.
 
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod credential;

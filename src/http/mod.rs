@@ -4,6 +4,7 @@
 //! `issuance`.
 
 mod api;
+mod audit;
 mod auth;
 mod credentials;
 mod error;
@@ -37,10 +38,17 @@ type Endpoint = (Method, &'static str, Route);
 /// [`routes`] is the router's own table and a route cannot be added without
 /// the tests comparing it with the OpenAPI document.
 fn endpoints() -> Vec<Endpoint> {
-    [api::endpoints(), credentials::endpoints(), public::endpoints(), ops::endpoints(), openapi::endpoints()]
-        .into_iter()
-        .flatten()
-        .collect()
+    [
+        api::endpoints(),
+        credentials::endpoints(),
+        audit::endpoints(),
+        public::endpoints(),
+        ops::endpoints(),
+        openapi::endpoints(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// Every route the service answers, as (method, path pattern).

@@ -5,6 +5,7 @@
 use super::data_integrity::{self, ProofOptions, ProofPlacement};
 use super::did;
 use super::jwt;
+use super::keyring::{self, KeyChoice, Keyring};
 use super::keys::{self, Ed25519Key, KeyKind, SigningKey};
 use crate::config::{IssuerMethod, JwtAlgorithm, Settings};
 use crate::credential::build::IssuerProfile;
@@ -41,6 +42,8 @@ pub enum IssuerError {
     Jwt(#[from] jwt::JwtError),
     #[error("the credential is not a JSON object")]
     NotAnObject,
+    #[error(transparent)]
+    Keyring(#[from] keyring::KeyringError),
 }
 
 /// A credential signed both ways.
@@ -82,6 +85,16 @@ pub enum KeySetup {
     },
     /// No usable key was there; a development key was generated into this file.
     Generated { file: String, key_id: String, ignored_test_keys: Vec<String> },
+    /// The keyring (`keyring.json`) said which keys to publish and which signs.
+    Keyring {
+        /// The key that signs.
+        current: String,
+        /// Published keys (the keyring's, and RSA keys).
+        published: usize,
+        /// Ed25519 key files the keyring does not list (neither used nor published).
+        unlisted: Vec<String>,
+        ignored_test_keys: Vec<String>,
+    },
 }
 
 impl Issuer {
@@ -103,6 +116,19 @@ impl Issuer {
                 !public
             });
         }
+        // ZEGEL_SIGNING_KEY first, then the keyring, then the single-key layout.
+        if let Some(keyring) = Keyring::read(dir)? {
+            let choice =
+                KeyChoice { signing_key: settings.signing_key.as_deref(), allow_test_keys: settings.allow_test_keys };
+            let selection = keyring.select(dir, loaded, &ignored_test_keys, choice)?;
+            let setup = KeySetup::Keyring {
+                current: selection.signing.clone(),
+                published: selection.keys.len(),
+                unlisted: selection.unlisted,
+                ignored_test_keys,
+            };
+            return Self::build(settings, selection.keys, Some(&selection.signing)).map(|issuer| (issuer, setup));
+        }
         let mut setup = KeySetup::Loaded { count: loaded.len(), ignored_test_keys: ignored_test_keys.clone() };
         if !loaded.iter().any(|k| k.kind() == KeyKind::Ed25519) {
             if !settings.generate_keys {
@@ -120,15 +146,21 @@ impl Issuer {
         Self::new(settings, loaded).map(|issuer| (issuer, setup))
     }
 
-    /// Sets up the issuer with the given keys.
+    /// Sets up the issuer with the given keys, every one published; the
+    /// Ed25519 key `ZEGEL_SIGNING_KEY` names signs, or the only one.
     pub fn new(settings: &Settings, keys: Vec<SigningKey>) -> Result<Self, IssuerError> {
+        Self::build(settings, keys, settings.signing_key.as_deref())
+    }
+
+    /// [`Self::new`] with the signing key named by `signing` (a key id).
+    fn build(settings: &Settings, keys: Vec<SigningKey>, signing: Option<&str>) -> Result<Self, IssuerError> {
         let ed25519: Vec<&Ed25519Key> = keys.iter().filter_map(SigningKey::as_ed25519).collect();
-        let signing = match (&settings.signing_key, ed25519.as_slice()) {
+        let signing = match (signing, ed25519.as_slice()) {
             (Some(id), _) => ed25519
                 .iter()
                 .find(|k| k.id() == id)
                 .copied()
-                .ok_or_else(|| IssuerError::UnknownSigningKey(id.clone()))?,
+                .ok_or_else(|| IssuerError::UnknownSigningKey(id.to_owned()))?,
             (None, [one]) => *one,
             (None, []) => return Err(IssuerError::NoEd25519Key(settings.keys_dir.display().to_string())),
             (None, many) => {
@@ -189,15 +221,18 @@ impl Issuer {
     }
 
     /// The JWK Set served at `/.well-known/jwks.json`. Each `kid` is the
-    /// verification method it stands for, so a VC-JWT's `kid` finds its key.
+    /// verification method it stands for, so a VC-JWT's `kid` finds its key:
+    /// with a did:key issuer an Ed25519 key signs (signed, or will sign) as
+    /// its own did:key, retired and prepared keys too.
     pub fn jwks(&self) -> Value {
+        let did_key_issuer = self.profile.id.starts_with("did:key:");
         let keys: Vec<Value> = self
             .keys
             .iter()
             .map(|key| {
                 let mut jwk = key.public_jwk();
                 jwk["kid"] = match key {
-                    SigningKey::Ed25519(k) if k.id() == self.signing.id() => self.verification_method.clone(),
+                    SigningKey::Ed25519(k) if did_key_issuer => did::did_key_verification_method(&k.verifying_key()),
                     other => format!("{}#{}", self.did_web, other.id()),
                 }
                 .into();
@@ -294,5 +329,52 @@ mod tests {
         let (issuer, setup) = Issuer::load(&allowed).unwrap();
         assert_eq!(setup, KeySetup::Loaded { count: 1, ignored_test_keys: vec![] });
         assert_eq!(issuer.id(), format!("did:key:{}", keys::PUBLIC_TEST_KEY_IDS[0]));
+    }
+
+    #[test]
+    fn the_keyring_names_the_signing_key_and_every_key_it_lists_is_published() {
+        let dir = dir_with_test_key();
+        let old = keys::PUBLIC_TEST_KEY_IDS[0];
+        let choice = KeyChoice { signing_key: None, allow_test_keys: true };
+        let rotation = keyring::rotate(dir.path(), choice, Utc::now()).unwrap();
+        let web = [("ZEGEL_ALLOW_TEST_KEYS", "true"), ("ZEGEL_PUBLIC_URL", "https://badges.example.edu")];
+
+        let (issuer, setup) = Issuer::load(&settings(dir.path(), &web)).unwrap();
+        let KeySetup::Keyring { current, published, unlisted, .. } = setup else { panic!("{setup:?}") };
+        assert_eq!((current.as_str(), published, unlisted.len()), (rotation.key_id.as_str(), 2, 0));
+        assert_eq!(issuer.signing_key().id(), rotation.key_id);
+        assert_eq!(issuer.verification_method(), format!("did:web:badges.example.edu#{}", rotation.key_id));
+        let methods = issuer.did_document()["assertionMethod"].clone();
+        assert_eq!(
+            methods,
+            serde_json::json!([
+                format!("did:web:badges.example.edu#{old}"),
+                format!("did:web:badges.example.edu#{}", rotation.key_id)
+            ])
+        );
+        assert_eq!(issuer.jwks()["keys"].as_array().unwrap().len(), 2);
+
+        // ZEGEL_SIGNING_KEY wins over the keyring.
+        let pinned = [web[0], web[1], ("ZEGEL_SIGNING_KEY", old)];
+        let (issuer, _) = Issuer::load(&settings(dir.path(), &pinned)).unwrap();
+        assert_eq!(issuer.signing_key().id(), old);
+        assert_eq!(issuer.keys().len(), 2);
+
+        // A keyring key that is a public test key is not used unless allowed.
+        let refused = Issuer::load(&settings(dir.path(), &[("ZEGEL_PUBLIC_URL", "https://badges.example.edu")]));
+        assert!(matches!(refused, Err(IssuerError::Keyring(keyring::KeyringError::TestKey(_)))), "{refused:?}");
+    }
+
+    #[test]
+    fn a_did_key_issuer_publishes_each_key_under_its_own_did_key() {
+        let dir = dir_with_test_key();
+        let choice = KeyChoice { signing_key: None, allow_test_keys: true };
+        let rotation = keyring::rotate(dir.path(), choice, Utc::now()).unwrap();
+        let (issuer, _) = Issuer::load(&settings(dir.path(), &[("ZEGEL_ALLOW_TEST_KEYS", "true")])).unwrap();
+        assert_eq!(issuer.id(), format!("did:key:{}", rotation.key_id));
+        let kids: Vec<String> =
+            issuer.jwks()["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_owned()).collect();
+        let did_key = |id: &str| format!("did:key:{id}#{id}");
+        assert_eq!(kids, [did_key(&rotation.previous_key_id), did_key(&rotation.key_id)]);
     }
 }

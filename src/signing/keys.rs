@@ -521,37 +521,79 @@ pub fn generate(kind: KeyKind) -> Result<SigningKey, KeyError> {
 
 /// Writes `key` as PKCS#8 PEM to `<dir>/<kind>-<id>.pem` and returns the path.
 ///
-/// Creates `dir` if missing (mode 0700 on Unix). The file is created with
-/// `create_new` (an existing file is [`KeyError::AlreadyExists`], never
-/// replaced) and, on Unix, with mode 0600 from the moment it exists.
+/// Creates `dir` if missing (mode 0700 on Unix). The key appears all at once
+/// (see [`write_private_file`]): a crash never leaves a half-written key
+/// file behind, and an existing file is [`KeyError::AlreadyExists`], never
+/// replaced.
 pub fn write_new_key_file(dir: &Path, key: &SigningKey) -> Result<PathBuf, KeyError> {
     create_private_dir(dir).map_err(|source| KeyError::CreateDir { path: dir.to_owned(), source })?;
-    let path = dir.join(format!("{}-{}.pem", key.kind(), key.id()));
-    let mut file = open_new_private_file(&path).map_err(|source| {
-        if source.kind() == io::ErrorKind::AlreadyExists {
-            KeyError::AlreadyExists { path: path.clone() }
-        } else {
-            KeyError::Write { path: path.clone(), source }
-        }
-    })?;
+    let name = format!("{}-{}.pem", key.kind(), key.id());
     let pem = key.to_pkcs8_pem();
-    if let Err(source) = file.write_all(pem.as_bytes()).and_then(|()| file.sync_all()) {
-        drop(file);
-        // A half-written key file would block the next attempt and load as garbage.
-        let _ = fs::remove_file(&path);
-        return Err(KeyError::Write { path, source });
-    }
+    write_private_file(dir, &name, pem.as_bytes(), false).map_err(|source| {
+        let path = dir.join(&name);
+        if source.kind() == io::ErrorKind::AlreadyExists {
+            KeyError::AlreadyExists { path }
+        } else {
+            KeyError::Write { path, source }
+        }
+    })
+}
+
+/// Writes `bytes` to `<dir>/<name>` atomically: into a temporary file in
+/// `dir` (mode 0600 from the moment it exists, on Unix), synced, then moved
+/// into place and the directory synced. Readers see the old file or the
+/// whole new one, never a part. With `replace` false an existing file is
+/// left alone (`AlreadyExists`). The temporary file is gone either way.
+pub(crate) fn write_private_file(dir: &Path, name: &str, bytes: &[u8], replace: bool) -> io::Result<PathBuf> {
+    use rand_core::RngCore as _;
+    let path = dir.join(name);
+    let temporary = dir.join(format!(".{name}.{}-{:016x}.tmp", std::process::id(), OsRng.next_u64()));
+    let mut file = open_new_private_file(&temporary)?;
+    let written = file.write_all(bytes).and_then(|()| file.sync_all());
+    drop(file);
+    let placed = written.and_then(|()| {
+        if replace {
+            fs::rename(&temporary, &path)
+        } else {
+            // A hard link fails when the name is taken: no check-then-act race.
+            match fs::hard_link(&temporary, &path) {
+                Err(error) if error.kind() != io::ErrorKind::AlreadyExists => {
+                    // A file system without hard links.
+                    if path.exists() {
+                        Err(io::Error::from(io::ErrorKind::AlreadyExists))
+                    } else {
+                        fs::rename(&temporary, &path)
+                    }
+                }
+                linked => linked,
+            }
+        }
+    });
+    // Gone already after a rename; the link's other name otherwise.
+    let _ = fs::remove_file(&temporary);
+    placed?;
+    sync_dir(dir);
     Ok(path)
 }
 
+/// Makes a rename in `dir` durable (best effort: not every platform can).
+fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(handle) = fs::File::open(dir) {
+        let _ = handle.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
 #[cfg(unix)]
-fn create_private_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
 }
 
 #[cfg(not(unix))]
-fn create_private_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
     fs::create_dir_all(dir)
 }
 
@@ -717,6 +759,11 @@ pub fn is_public_test_key(key: &SigningKey) -> bool {
 }
 
 pub fn load_key_dir(dir: &Path) -> Result<Vec<SigningKey>, KeyError> {
+    Ok(load_key_files(dir)?.into_iter().map(|(_, key)| key).collect())
+}
+
+/// [`load_key_dir`], with the file each key was read from.
+pub fn load_key_files(dir: &Path) -> Result<Vec<(PathBuf, SigningKey)>, KeyError> {
     let read_dir_error = |source| KeyError::ReadDir { path: dir.to_owned(), source };
     let mut paths = Vec::new();
     for entry in fs::read_dir(dir).map_err(read_dir_error)? {
@@ -734,8 +781,8 @@ pub fn load_key_dir(dir: &Path) -> Result<Vec<SigningKey>, KeyError> {
         if let Some(first) = seen.get(key.id()) {
             return Err(KeyError::DuplicateKey { first: first.clone(), second: path, id: key.id().to_owned() });
         }
-        seen.insert(key.id().to_owned(), path);
-        keys.push(key);
+        seen.insert(key.id().to_owned(), path.clone());
+        keys.push((path, key));
     }
     Ok(keys)
 }

@@ -6,5 +6,6 @@ pub mod data_integrity;
 pub mod did;
 pub mod issuer;
 pub mod jwt;
+pub mod keyring;
 pub mod keys;
 pub mod multikey;

@@ -55,11 +55,25 @@ pub struct AuditFilter {
     pub since: Option<DateTime<Utc>>,
     /// At most this many entries (values below 1 return none).
     pub limit: i64,
+    /// Only entries of this action (`credential_issued`, `key_rotated`, …).
+    pub action: Option<String>,
+    /// Only entries written after this one (an `audit_id`): the cursor of
+    /// the next page.
+    pub after: Option<i64>,
 }
 
 impl Default for AuditFilter {
     fn default() -> Self {
-        Self { award_id: None, credential_id: None, achievement_id: None, client_id: None, since: None, limit: 1000 }
+        Self {
+            award_id: None,
+            credential_id: None,
+            achievement_id: None,
+            client_id: None,
+            since: None,
+            limit: 1000,
+            action: None,
+            after: None,
+        }
     }
 }
 
@@ -384,6 +398,14 @@ impl Store {
         version: i64,
     ) -> Result<Vec<(String, String)>, StorageError> {
         dispatch!(self.current_credentials(achievement_id, version))
+    }
+
+    // ---- signing keys ------------------------------------------------------
+
+    /// Writes the audit entry of a signing key change (the change itself is
+    /// in the key directory, not in the database). Returns its `audit_id`.
+    pub async fn record_key_change(&self, change: &KeyChange) -> Result<i64, StorageError> {
+        dispatch!(self.record_key_change(change))
     }
 }
 

@@ -463,3 +463,36 @@ pub struct StatusListBits {
     /// When a bit last changed (`None`: never).
     pub changed_at: Option<DateTime<Utc>>,
 }
+
+/// A change to the signing keys (made with the CLI), for the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyChange {
+    pub action: KeyAction,
+    pub actor: String,
+    pub at: DateTime<Utc>,
+    /// The particulars (key ids, the issuer before and after): public
+    /// identifiers only, never key material.
+    pub details: serde_json::Value,
+}
+
+/// What happened to a signing key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyAction {
+    /// A new key was published, to sign after the next rotation.
+    Added,
+    /// Another key signs from now on; the one before stays published.
+    Rotated,
+    /// A key was taken out of the DID document and the JWKS.
+    Removed,
+}
+
+impl KeyAction {
+    /// The audit action it records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Added => "key_added",
+            Self::Rotated => "key_rotated",
+            Self::Removed => "key_removed",
+        }
+    }
+}

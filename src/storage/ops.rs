@@ -724,6 +724,7 @@ impl This {
             ("credential_id", &filter.credential_id),
             ("achievement_id", &filter.achievement_id),
             ("client_id", &filter.client_id),
+            ("action", &filter.action),
         ];
         for (column, value) in &columns {
             if value.is_some() {
@@ -735,6 +736,10 @@ impl This {
             n += 1;
             let _ = write!(sql, " and at >= ${n}");
         }
+        if filter.after.is_some() {
+            n += 1;
+            let _ = write!(sql, " and audit_id > ${n}");
+        }
         let _ = write!(sql, " order by audit_id limit ${}", n + 1);
 
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -745,6 +750,9 @@ impl This {
         }
         if let Some(since) = filter.since {
             query = query.bind(micros(since));
+        }
+        if let Some(after) = filter.after {
+            query = query.bind(after);
         }
         let rows = query
             .bind(filter.limit.max(0))

@@ -111,6 +111,7 @@ pub fn migrator() -> Migrator {
         (1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql")),
         (2, "push", include_str!("../../migrations/sqlite/0002_push.sql")),
         (3, "lifecycle", include_str!("../../migrations/sqlite/0003_lifecycle.sql")),
+        (4, "audit", include_str!("../../migrations/sqlite/0004_audit.sql")),
     ])
 }
 
@@ -430,3 +431,4 @@ macro_rules! in_text_list {
 include!("ops.rs");
 include!("push_ops.rs");
 include!("lifecycle_ops.rs");
+include!("audit_ops.rs");

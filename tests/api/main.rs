@@ -12,10 +12,12 @@ mod common;
 mod helpers;
 
 mod achievements;
+mod audit;
 mod auth;
 mod awards;
 mod concurrency;
 mod crash;
+mod keys;
 mod lifecycle;
 mod openapi;
 mod ops;

@@ -659,6 +659,17 @@ async fn every_documented_status_is_answered_as_documented(backend: Backend) {
                 ),
                 (422, with(&json!({}))),
             ],
+            ("GET", "/api/v1/audit") => vec![
+                (
+                    200,
+                    app.request(
+                        Method::GET,
+                        &format!("{path}?action=credential_issued&limit=2"),
+                        Some(&app.admin_token),
+                    ),
+                ),
+                (422, app.request(Method::GET, &format!("{path}?since=yesterday&limit=0"), Some(&app.admin_token))),
+            ],
             (_, path) if path.starts_with("/api/") => panic!("{name} {path}: say here how to provoke its statuses"),
             // Public resources: what exists, and what does not.
             _ => {
