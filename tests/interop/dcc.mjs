@@ -117,6 +117,11 @@ export async function verifyWithDcc(credential, {requireStatus = false} = {}) {
         `${status?.error?.message ? ` (${status.error.message})` : ''}${missText}`
     };
   }
+  // A set suspension bit is not fatal to verifier-core; to a relying party it is.
+  const suspension = step('suspension_status');
+  if(suspension && suspension.valid === false) {
+    return {ok: false, reason: `suspension_status ${describe(suspension)}${missText}`};
+  }
   const parts = log.map(describe);
   const schema = (result.additionalInformation ?? []).find(e => e.id === 'schema_check');
   if(schema) {

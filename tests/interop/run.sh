@@ -199,14 +199,18 @@ JSON
         else
             bad "the achievement the credential names is published at its id ($ACHIEVEMENT_URL)"
         fi
-        LIST_URL="$(jget "$SVC/credential.json" c.credentialStatus.statusListCredential)"
-        if fetch "$LIST_URL" application/vc+ld+json "$SVC/status-list.json"; then
-            zegel_verify "zegel verify --require-status (status list fetched from $LIST_URL): valid" 0 \
-                "$SVC/credential.json" --require-status --status-list "$LIST_URL=$SVC/status-list.json"
+        # One revocation and one suspension entry, each with its own list.
+        LIST_URL="$(jget "$SVC/credential.json" '[].concat(c.credentialStatus)[0].statusListCredential')"
+        SUSPENSION_URL="$(jget "$SVC/credential.json" '[].concat(c.credentialStatus)[1].statusListCredential')"
+        if fetch "$LIST_URL" application/vc+ld+json "$SVC/status-list.json" \
+                && fetch "$SUSPENSION_URL" application/vc+ld+json "$SVC/suspension-list.json"; then
+            LISTS=(--status-list "$LIST_URL=$SVC/status-list.json" --status-list "$SUSPENSION_URL=$SVC/suspension-list.json")
+            zegel_verify "zegel verify --require-status (status lists fetched from $LIST_URL, $SUSPENSION_URL): valid" 0 \
+                "$SVC/credential.json" --require-status "${LISTS[@]}"
             zegel_verify "zegel verify --require-status: the VC-JWT is valid" 0 \
-                "$SVC/credential.jwt" --require-status --status-list "$LIST_URL=$SVC/status-list.json"
+                "$SVC/credential.jwt" --require-status "${LISTS[@]}"
         else
-            bad "GET $LIST_URL (the credential's status list)"
+            bad "GET $LIST_URL and $SUSPENSION_URL (the credential's status lists)"
         fi
         # Controls: the served bytes changed, and a loader that may not reach this server.
         jedit "$SVC/credential.json" "$SVC/tampered.json" "c.credentialSubject.achievement.name = 'Doctor of Medicine'"
@@ -216,6 +220,41 @@ JSON
             'InvalidUrl|signature|refuses' --server "http://127.0.0.1:9" --dcc "$SVC/credential.json"
     elif [[ -n "$CREDENTIAL_URL" ]]; then
         bad "fetch $CREDENTIAL_URL"
+    fi
+
+    # The lifecycle as independent Bitstring Status List implementations see it: DCC's
+    # (@digitalcredentials/vc-bitstring-status-list inside verifier-core) and the harness's own
+    # reading of the list beside @digitalbazaar/vc read the lists zegel publishes after a change.
+    if [[ -n "$CREDENTIAL_URL" ]]; then
+        CREDENTIAL_ID="${CREDENTIAL_URL##*/}"
+        echo '{"reason": "Examination board decision 2026-117 (interop)"}' > "$SVC/reason.json"
+        status="$(api POST "/api/v1/credentials/$CREDENTIAL_ID/revoke" "$SVC/reason.json" "$SVC/revoke.out")"
+        if [[ "$status" == 200 ]]; then
+            ok "POST /api/v1/credentials/{id}/revoke: 200 ($(jget "$SVC/revoke.out" c.message))"
+            js_rejects "JS: after the revocation, both verifiers read the revocation bit from zegel's list" \
+                'revocation' --server "$SERVER_URL" --dcc "$SVC/credential.json"
+            if fetch "$LIST_URL" application/vc+ld+json "$SVC/status-list.json"; then
+                zegel_verify "zegel verify with the list fetched after the revocation: invalid" 1 \
+                    "$SVC/credential.json" --require-status "${LISTS[@]}"
+            else
+                bad "GET $LIST_URL after the revocation"
+            fi
+        else
+            bad "POST /api/v1/credentials/{id}/revoke: HTTP $status, want 200" "$(cat "$SVC/revoke.out" 2>/dev/null)"
+        fi
+        jedit "$SVC/award.json" "$SVC/award2.json" "c.source_record_id = 'osiris-2026-000124'"
+        status="$(api POST /api/v1/awards "$SVC/award2.json" "$SVC/award2.out")"
+        SECOND_URL="$(jget "$SVC/award2.out" c.credential_url 2>/dev/null)"
+        if [[ "$status" == 201 ]] && fetch "$SECOND_URL" application/ld+json "$SVC/credential2.json" \
+                && [[ "$(api POST "/api/v1/credentials/${SECOND_URL##*/}/suspend" "$SVC/reason.json" "$SVC/suspend.out")" == 200 ]]; then
+            ok "a second award, suspended: POST /api/v1/credentials/{id}/suspend: 200"
+            js_rejects "JS: after the suspension, both verifiers read the suspension bit from zegel's list" \
+                'suspension' --server "$SERVER_URL" --dcc "$SVC/credential2.json"
+            api POST "/api/v1/credentials/${SECOND_URL##*/}/unsuspend" "$SVC/reason.json" "$SVC/unsuspend.out" >/dev/null
+            js_accepts "JS: unsuspended, both verifiers accept it again" --server "$SERVER_URL" --dcc "$SVC/credential2.json"
+        else
+            bad "issue and suspend a second award" "$(cat "$SVC/award2.out" "$SVC/suspend.out" 2>/dev/null)"
+        fi
     fi
     stop_zegel_server
 fi

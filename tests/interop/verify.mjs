@@ -230,6 +230,10 @@ async function verifyDataIntegrity(credential, {useDcc, proofOnly}) {
           reasons.push(errorText(r.error));
         }
       }
+      // @digitalbazaar/vc reports a failed status check apart from the proofs.
+      if(result.statusResult && !result.statusResult.verified) {
+        reasons.push(`status: ${errorText(result.statusResult.error) || 'not verified'}`);
+      }
       throw new Fail([...new Set(reasons)].join('; ') || 'not verified');
     }
     if(serverOrigin() && credential.credentialStatus && !statusNotes.length) {
