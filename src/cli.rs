@@ -313,6 +313,20 @@ struct VerifyArgs {
     /// verification methods they stand for (e.g. `did:web:example.edu#key-1`).
     #[arg(long, value_name = "FILE")]
     jwks: Option<PathBuf>,
+    /// This zegel's own credentials: read their status lists from its
+    /// database (DATABASE_URL, ZEGEL_PUBLIC_URL and the rest of the
+    /// service's environment) and report the reason it recorded for a
+    /// revocation or suspension.
+    #[arg(long)]
+    local: bool,
+    /// Fetch status lists over HTTPS from this host (repeatable; also
+    /// ZEGEL_STATUS_FETCH_HOSTS, comma-separated). Other hosts are never asked.
+    #[arg(long = "status-host", value_name = "HOST")]
+    status_hosts: Vec<String>,
+    /// With --status-host: also plain http and loopback or private addresses
+    /// (tests, intranets).
+    #[arg(long)]
+    allow_local_addresses: bool,
 }
 
 /// Runs the command line; the process exits with the returned code.
@@ -742,7 +756,33 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         require_status: args.require_status,
         require_open_badge: !args.any_credential,
     };
-    let report = verifier.verify(&input, &options);
+    let mut hosts: Vec<String> = args.status_hosts.iter().map(|h| h.trim().to_ascii_lowercase()).collect();
+    if let Ok(listed) = std::env::var("ZEGEL_STATUS_FETCH_HOSTS") {
+        hosts.extend(listed.split(',').map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()));
+    }
+    let report = if args.local || !hosts.is_empty() {
+        let policy = crate::verifying::FetchPolicy {
+            allowed_hosts: hosts,
+            allow_local: args.allow_local_addresses,
+            ..Default::default()
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        runtime.block_on(async {
+            let app = match args.local {
+                true => Some(App::build(Settings::from_env()?).await.context("--local: cannot open zegel")?.0),
+                false => None,
+            };
+            // Given lists (--status-list) stand; the rest are gathered.
+            let report = if args.status_lists.is_empty() {
+                crate::verifying::verify_with_status(app.as_ref(), verifier, &input, &options, &policy).await
+            } else {
+                verifier.verify(&input, &options)
+            };
+            anyhow::Ok(report)
+        })?
+    } else {
+        verifier.verify(&input, &options)
+    };
     writeln!(std::io::stdout().lock(), "{}", report.to_json_pretty())?;
     Ok(ExitCode::from(u8::try_from(report.verdict.exit_code()).unwrap_or(2)))
 }

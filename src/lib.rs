@@ -27,3 +27,4 @@ pub mod status_publisher;
 pub mod storage;
 pub mod telemetry;
 pub mod verification;
+pub mod verifying;

@@ -34,7 +34,38 @@ fn learner_name(credential: &Value) -> Option<&str> {
     })
 }
 
-pub fn credential_page(credential: &Value, url: &str) -> String {
+/// What zegel recorded about a credential after issuing it, as the page
+/// states it (the status lists say the same to verifiers).
+#[derive(Debug, Clone, Default)]
+pub struct PageStatus {
+    pub revoked: Option<(String, Option<String>)>,
+    pub suspended: Option<(String, Option<String>)>,
+    /// The URL of the credential that replaced this one.
+    pub superseded_by: Option<String>,
+}
+
+impl PageStatus {
+    /// The notice shown above the credential, if anything happened to it.
+    fn notice(&self) -> Option<String> {
+        let reason = |r: &Option<String>| r.as_deref().map(|r| format!(" Reason: {}", escape(r))).unwrap_or_default();
+        let replaced = self
+            .superseded_by
+            .as_deref()
+            .map(|u| format!(r#" It was replaced by <a href="{0}">a newer credential</a>."#, escape(u)))
+            .unwrap_or_default();
+        if let Some((at, why)) = &self.revoked {
+            if self.superseded_by.is_some() {
+                return Some(format!("This credential was replaced on {}.{replaced}", escape(at)));
+            }
+            return Some(format!("This credential was revoked by its issuer on {}.{}", escape(at), reason(why)));
+        }
+        self.suspended
+            .as_ref()
+            .map(|(at, why)| format!("This credential is suspended by its issuer since {}.{}", escape(at), reason(why)))
+    }
+}
+
+pub fn credential_page(credential: &Value, url: &str, status: &PageStatus) -> String {
     let achievement = text(credential, "/credentialSubject/achievement/name")
         .or_else(|| text(credential, "/name"))
         .unwrap_or("Open Badge");
@@ -93,7 +124,7 @@ a {{ color: #0b57d0; }}
 </head>
 <body>
 <main>
-<h1>{title}</h1>
+{notice}<h1>{title}</h1>
 <p>{description}</p>
 <dl>{rows}</dl>
 <p>This is an Open Badges 3.0 credential, signed by its issuer. Download it as
@@ -103,6 +134,10 @@ a {{ color: #0b57d0; }}
 </html>
 "#,
         description = escape(description),
+        notice = status
+            .notice()
+            .map(|n| format!("<p role=\"alert\" style=\"border:2px solid #b3261e;padding:.75rem;color:#b3261e\"><strong>{n}</strong></p>\n"))
+            .unwrap_or_default(),
     )
 }
 
@@ -121,12 +156,32 @@ mod tests {
                 "achievement": {"name": "</title><script>alert(1)</script>", "description": "a & b"}
             }
         });
-        let page = credential_page(&credential, "https://badges.example.edu/credentials/1\"><x");
+        let status = PageStatus {
+            revoked: None,
+            suspended: Some(("2026-12-01".into(), Some("<script>alert(2)</script>".into()))),
+            superseded_by: None,
+        };
+        let page = credential_page(&credential, "https://badges.example.edu/credentials/1\"><x", &status);
+        assert!(page.contains("suspended by its issuer since 2026-12-01. Reason: &lt;script&gt;"), "{page}");
         assert!(!page.contains("<script>"), "{page}");
         assert!(!page.contains("<img"), "{page}");
         assert!(page.contains("&lt;/title&gt;&lt;script&gt;"));
         assert!(page.contains("Sam &lt;/dd&gt;&lt;script&gt;"));
         assert!(page.contains("a &amp; b"));
         assert!(page.contains("credentials/1&quot;&gt;&lt;x.json"));
+    }
+
+    #[test]
+    fn a_replaced_credential_links_to_its_successor_and_a_clean_one_has_no_notice() {
+        let credential = json!({"name": "x"});
+        let replaced = PageStatus {
+            revoked: Some(("2026-12-02".into(), Some("superseded by 2".into()))),
+            suspended: None,
+            superseded_by: Some("https://badges.example.edu/credentials/2".into()),
+        };
+        let page = credential_page(&credential, "https://badges.example.edu/credentials/1", &replaced);
+        assert!(page.contains(r#"replaced by <a href="https://badges.example.edu/credentials/2">"#), "{page}");
+        let page = credential_page(&credential, "https://badges.example.edu/credentials/1", &PageStatus::default());
+        assert!(!page.contains("role=\"alert\""), "{page}");
     }
 }

@@ -134,7 +134,20 @@ async fn credential(app: web::Data<App>, req: HttpRequest, id: web::Path<String>
         Representation::Html => {
             let document: Value = serde_json::from_str(&stored.document).map_err(|e| ApiError::Internal(e.into()))?;
             let url = issuance::credential_url(&app, &id);
-            response.content_type("text/html; charset=utf-8").body(super::page::credential_page(&document, &url))
+            // What happened since issuance, from the database: the page is
+            // never more than a request behind a revocation.
+            let state = app.store.credential_state(&id).await?.unwrap_or_default();
+            let date = |at: chrono::DateTime<chrono::Utc>| at.format("%Y-%m-%d").to_string();
+            let status = super::page::PageStatus {
+                revoked: state.revoked_at.map(|at| (date(at), state.revocation_reason.clone())),
+                suspended: state.suspended_at.map(|at| (date(at), state.suspension_reason.clone())),
+                superseded_by: state.superseded_by.as_deref().map(|next| issuance::credential_url(&app, next)),
+            };
+            // The notice changes with the status: revalidate each time.
+            response.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-cache")));
+            response
+                .content_type("text/html; charset=utf-8")
+                .body(super::page::credential_page(&document, &url, &status))
         }
     })
 }

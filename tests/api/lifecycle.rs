@@ -356,6 +356,75 @@ async fn the_cli_revokes_suspends_and_reissues(backend: Backend) {
     assert!(entries.iter().any(|e| e.action == "credential_revoked" && e.actor == "cli"), "{entries:?}");
 }
 
+/// The credential's page states what happened to it, with the reason,
+/// escaped; a replaced credential links to its successor.
+async fn the_credential_page_says_revoked_suspended_or_replaced(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    app.define_microcredential().await;
+    let first = app.issue("life-page-1").await["credential_id"].as_str().unwrap().to_owned();
+    let app_ref = &app;
+    let page = |id: String| async move { app_ref.get_credential(&id, Some("text/html")).await.text() };
+    assert!(!page(first.clone()).await.contains("role=\"alert\""));
+    change(&app, &first, "suspend", "Checking <b>fraud</b> report").await.expect(200);
+    let suspended = page(first.clone()).await;
+    assert!(suspended.contains("suspended by its issuer since"), "{suspended}");
+    assert!(suspended.contains("Checking &lt;b&gt;fraud&lt;/b&gt; report"), "{suspended}");
+    change(&app, &first, "revoke", "Fraud established").await.expect(200);
+    assert!(page(first.clone()).await.contains("revoked by its issuer on"));
+
+    let second = app.issue("life-page-2").await["credential_id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/credentials/{second}/reissue");
+    let new = post(&app, &path, &json!({"reason": "typo"})).await.expect(201);
+    let replaced = page(second).await;
+    let link = format!(r#"replaced by <a href="{}">"#, new["credential_url"].as_str().unwrap());
+    assert!(replaced.contains(&link), "{replaced}");
+}
+
+/// `zegel verify --local` reads zegel's own lists from its database and
+/// names the recorded reason; `--status-host` fetches lists over HTTP from
+/// the hosts allowed, and only from those.
+async fn verify_reads_status_from_the_database_or_allowed_hosts(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    app.define_microcredential().await;
+    let award = app.issue("life-verify").await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("credential.json");
+    std::fs::write(&file, app.fetch(award["credential_url"].as_str().unwrap(), None).await.body).unwrap();
+    change(&app, award["credential_id"].as_str().unwrap(), "revoke", "Exam fraud (case 7)").await.expect(200);
+    let zegel = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_zegel"))
+            .arg("verify")
+            .arg(&file)
+            .args(args)
+            .env_clear()
+            .envs(base_env(&app.keys_dir()))
+            .env("DATABASE_URL", &app.db.url)
+            .env("ZEGEL_PUBLIC_URL", &app.address)
+            .output()
+            .unwrap();
+        let report: Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&output.stderr)));
+        (output.status.code(), report)
+    };
+    let (code, report) = zegel(&["--local", "--require-status"]);
+    assert_eq!((code, &report["code"]), (Some(1), &json!("revoked")), "{report:#}");
+    assert!(
+        report["reason"].as_str().unwrap().contains("reason recorded by the issuer: Exam fraud (case 7)"),
+        "{report:#}"
+    );
+
+    let (code, report) = zegel(&["--status-host", "127.0.0.1", "--allow-local-addresses", "--require-status"]);
+    assert_eq!((code, &report["code"]), (Some(1), &json!("revoked")), "{report:#}");
+    // Not allowed: not asked.
+    let (code, report) = zegel(&["--status-host", "lists.example", "--require-status"]);
+    assert_eq!(code, Some(2), "{report:#}");
+    assert!(report["reason"].as_str().unwrap().contains("not an allowed host"), "{report:#}");
+    // Allowed but local, without --allow-local-addresses: refused.
+    let (code, report) = zegel(&["--status-host", "127.0.0.1", "--require-status"]);
+    assert_eq!(code, Some(2), "{report:#}");
+    assert!(report["reason"].as_str().unwrap().contains("not https"), "{report:#}");
+}
+
 crate::backend_tests!(
     a_revocation_reaches_verifiers_and_repeating_it_changes_nothing,
     a_suspension_is_lifted_again,
@@ -366,4 +435,6 @@ crate::backend_tests!(
     a_whole_achievement_version_changes_in_one_request,
     status_lists_say_how_long_they_are_fresh,
     the_cli_revokes_suspends_and_reissues,
+    the_credential_page_says_revoked_suspended_or_replaced,
+    verify_reads_status_from_the_database_or_allowed_hosts,
 );
