@@ -99,7 +99,7 @@ pub async fn fetch_status_lists(urls: &[String], policy: &FetchPolicy, into: &mu
 async fn fetch_one(url: &str, policy: &FetchPolicy) -> Result<Vec<u8>, String> {
     let parsed = reqwest::Url::parse(url).map_err(|e| format!("the status list URL {url} is not a URL: {e}"))?;
     let host = parsed.host_str().unwrap_or_default().to_ascii_lowercase();
-    if !policy.allowed_hosts.iter().any(|allowed| *allowed == host) {
+    if !policy.allowed_hosts.contains(&host) {
         return Err(format!("the status list {url} was not fetched: {host} is not an allowed host"));
     }
     match parsed.scheme() {
