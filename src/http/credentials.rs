@@ -16,40 +16,49 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value};
 
 pub(super) fn endpoints() -> Vec<Endpoint> {
+    use StatusChange::{Revoke, Suspend, Unsuspend};
     vec![
         (Method::GET, "/api/v1/credentials/{id}", web::to(get_credential)),
-        (Method::POST, "/api/v1/credentials/{id}/revoke", web::to(revoke)),
-        (Method::POST, "/api/v1/credentials/{id}/suspend", web::to(suspend)),
-        (Method::POST, "/api/v1/credentials/{id}/unsuspend", web::to(unsuspend)),
+        (Method::POST, "/api/v1/credentials/{id}/revoke", one(Revoke)),
+        (Method::POST, "/api/v1/credentials/{id}/suspend", one(Suspend)),
+        (Method::POST, "/api/v1/credentials/{id}/unsuspend", one(Unsuspend)),
         (Method::POST, "/api/v1/credentials/{id}/reissue", web::to(reissue)),
-        (Method::POST, "/api/v1/achievements/{id}/versions/{version}/revoke", web::to(revoke_version)),
-        (Method::POST, "/api/v1/achievements/{id}/versions/{version}/suspend", web::to(suspend_version)),
-        (Method::POST, "/api/v1/achievements/{id}/versions/{version}/unsuspend", web::to(unsuspend_version)),
+        (Method::POST, "/api/v1/achievements/{id}/versions/{version}/revoke", version(Revoke)),
+        (Method::POST, "/api/v1/achievements/{id}/versions/{version}/suspend", version(Suspend)),
+        (Method::POST, "/api/v1/achievements/{id}/versions/{version}/unsuspend", version(Unsuspend)),
     ]
+}
+
+/// The route of a status change of one credential.
+fn one(change: StatusChange) -> actix_web::Route {
+    web::to(move |app: web::Data<App>, client: Client, id: web::Path<String>, req: HttpRequest, body: web::Payload| {
+        change_one(app, client, id, req, body, change)
+    })
+}
+
+/// The route of a status change of an achievement version.
+fn version(change: StatusChange) -> actix_web::Route {
+    web::to(
+        move |app: web::Data<App>,
+              client: Client,
+              path: web::Path<(String, String)>,
+              req: HttpRequest,
+              body: web::Payload| { change_version(app, client, path, req, body, change) },
+    )
 }
 
 /// The body of a status change: `{"reason": "…"}`.
 const STATUS_CHANGE: &[(&str, Expect)] = &[("reason", Expect::Text)];
 
-/// The body of a reissue.
+/// The body of a reissue: corrections take the award's own members.
 const REISSUE: &[(&str, Expect)] = &[
     ("reason", Expect::Text),
     ("newest_version", Expect::Bool),
     (
         "record",
         Expect::Object(&[
-            (
-                "learner",
-                Expect::Object(&[
-                    ("eppn", Expect::Text),
-                    ("email", Expect::Text),
-                    ("given_name", Expect::Text),
-                    ("surname_prefix", Expect::Text),
-                    ("surname", Expect::Text),
-                    ("student_number", Expect::Id),
-                ]),
-            ),
-            ("result", Expect::Object(&[("grade", Expect::NumberOrText), ("completed_on", Expect::Text)])),
+            ("learner", Expect::Object(input::LEARNER)),
+            ("result", Expect::Object(input::RESULT)),
             ("evidence_url", Expect::Text),
             ("narrative", Expect::Text),
         ]),
@@ -88,36 +97,6 @@ async fn change_one(
     Ok(HttpResponse::Ok().json(view))
 }
 
-async fn revoke(
-    app: web::Data<App>,
-    client: Client,
-    id: web::Path<String>,
-    req: HttpRequest,
-    body: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    change_one(app, client, id, req, body, StatusChange::Revoke).await
-}
-
-async fn suspend(
-    app: web::Data<App>,
-    client: Client,
-    id: web::Path<String>,
-    req: HttpRequest,
-    body: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    change_one(app, client, id, req, body, StatusChange::Suspend).await
-}
-
-async fn unsuspend(
-    app: web::Data<App>,
-    client: Client,
-    id: web::Path<String>,
-    req: HttpRequest,
-    body: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    change_one(app, client, id, req, body, StatusChange::Unsuspend).await
-}
-
 async fn change_version(
     app: web::Data<App>,
     client: Client,
@@ -134,36 +113,6 @@ async fn change_version(
     let view =
         lifecycle::change_version(&app, &achievement_id, version, change, reason.as_deref(), &client.actor()).await?;
     Ok(HttpResponse::Ok().json(view))
-}
-
-async fn revoke_version(
-    app: web::Data<App>,
-    client: Client,
-    path: web::Path<(String, String)>,
-    req: HttpRequest,
-    body: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    change_version(app, client, path, req, body, StatusChange::Revoke).await
-}
-
-async fn suspend_version(
-    app: web::Data<App>,
-    client: Client,
-    path: web::Path<(String, String)>,
-    req: HttpRequest,
-    body: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    change_version(app, client, path, req, body, StatusChange::Suspend).await
-}
-
-async fn unsuspend_version(
-    app: web::Data<App>,
-    client: Client,
-    path: web::Path<(String, String)>,
-    req: HttpRequest,
-    body: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    change_version(app, client, path, req, body, StatusChange::Unsuspend).await
 }
 
 /// `POST /api/v1/credentials/{id}/reissue` body → a reissue request.

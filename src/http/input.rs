@@ -195,23 +195,26 @@ pub const ACHIEVEMENT: &[(&str, Expect)] = &[
     ("edubadges_badgeclass", Expect::Text),
 ];
 
+/// The members of an award's learner.
+pub const LEARNER: &[(&str, Expect)] = &[
+    ("eppn", Expect::Text),
+    ("email", Expect::Text),
+    ("given_name", Expect::Text),
+    ("surname_prefix", Expect::Text),
+    ("surname", Expect::Text),
+    ("student_number", Expect::Id),
+];
+
+/// The members of an award's result.
+pub const RESULT: &[(&str, Expect)] = &[("grade", Expect::NumberOrText), ("completed_on", Expect::Text)];
+
 /// The members of an award (`POST /api/v1/awards`).
 pub const AWARD: &[(&str, Expect)] = &[
     ("source_record_id", Expect::Id),
     ("achievement_id", Expect::Text),
     ("course_code", Expect::Text),
-    (
-        "learner",
-        Expect::Object(&[
-            ("eppn", Expect::Text),
-            ("email", Expect::Text),
-            ("given_name", Expect::Text),
-            ("surname_prefix", Expect::Text),
-            ("surname", Expect::Text),
-            ("student_number", Expect::Id),
-        ]),
-    ),
-    ("result", Expect::Object(&[("grade", Expect::NumberOrText), ("completed_on", Expect::Text)])),
+    ("learner", Expect::Object(LEARNER)),
+    ("result", Expect::Object(RESULT)),
     ("evidence_url", Expect::Text),
     ("narrative", Expect::Text),
 ];
