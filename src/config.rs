@@ -141,6 +141,8 @@ pub struct Settings {
     pub jwt_algorithm: JwtAlgorithm,
     pub issuer: IssuerSettings,
     pub max_body_bytes: usize,
+    /// Largest `POST /api/v1/awards/batch` body (up to 1,000 records).
+    pub max_batch_bytes: usize,
     pub workers: usize,
     pub db_max_connections: u32,
     pub log_filter: String,
@@ -236,6 +238,8 @@ impl Settings {
             image: get("ZEGEL_ISSUER_IMAGE"),
         };
         let max_body_bytes = number(&get, "ZEGEL_MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024, &mut problems);
+        let max_batch_bytes =
+            number(&get, "ZEGEL_MAX_BATCH_BYTES", 16 * 1024 * 1024, 1024, 256 * 1024 * 1024, &mut problems);
         let cpus = std::thread::available_parallelism().map_or(2, usize::from);
         let workers = number(&get, "ZEGEL_WORKERS", cpus, 1, 256, &mut problems);
         let db_max_connections =
@@ -302,6 +306,7 @@ impl Settings {
                 jwt_algorithm,
                 issuer,
                 max_body_bytes,
+                max_batch_bytes,
                 workers,
                 db_max_connections,
                 log_filter,

@@ -22,6 +22,7 @@ use chrono::{DateTime, Duration, SubsecRound, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
@@ -59,7 +60,7 @@ impl ServiceError {
 }
 
 /// Credential times: whole seconds, as they appear in `validFrom` and proofs.
-fn now() -> DateTime<Utc> {
+pub(crate) fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(0)
 }
 
@@ -364,7 +365,7 @@ fn url(text: &str) -> Result<HttpsUrl, ServiceError> {
 // ---------------------------------------------------------------------------
 
 /// Which achievement an award is for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum AchievementRef {
     Id(String),
     CourseCode(String),
@@ -484,15 +485,43 @@ fn api_field(field: &str) -> String {
     }
 }
 
-/// Validates, builds, signs and stores an award; see `POST /api/v1/awards`.
-pub async fn issue_award(
+/// An award request that passed validation: what it awards, to whom, and
+/// the hash that tells a repeat from a conflicting reuse of its record id.
+#[derive(Debug, Clone)]
+pub(crate) struct ValidAward {
+    pub record: AwardRecord,
+    pub achievement: AchievementRecord,
+    pub hash: String,
+}
+
+/// Achievements looked up while validating, by id or course code, so that a
+/// batch of awards for one achievement reads it once.
+#[derive(Debug, Default)]
+pub(crate) struct AchievementLookup {
+    found: HashMap<AchievementRef, Option<AchievementRecord>>,
+}
+
+impl AchievementLookup {
+    async fn get(&mut self, app: &App, reference: &AchievementRef) -> Result<Option<AchievementRecord>, ServiceError> {
+        if let Some(found) = self.found.get(reference) {
+            return Ok(found.clone());
+        }
+        let found = match reference {
+            AchievementRef::Id(id) => app.store.achievement(id).await?,
+            AchievementRef::CourseCode(code) => app.store.achievement_by_course_code(code).await?,
+        };
+        self.found.insert(reference.clone(), found.clone());
+        Ok(found)
+    }
+}
+
+/// Checks an award request, listing every problem (`ServiceError::Invalid`).
+pub(crate) async fn validate_award(
     app: &App,
-    client: &ClientRecord,
     request: AwardRequest,
-) -> Result<AwardOutcome, ServiceError> {
-    let issued_at = now();
-    // A completion date may be "today" anywhere on earth (UTC+14 at most).
-    let today = (issued_at + Duration::hours(14)).date_naive();
+    today: chrono::NaiveDate,
+    lookup: &mut AchievementLookup,
+) -> Result<ValidAward, ServiceError> {
     let shape = request.shape_problems;
     let mut problems = shape.clone();
     let record = match AwardRecord::parse(request.record, today) {
@@ -511,17 +540,15 @@ pub async fn issue_award(
             problems.push("achievement_id", "give achievement_id or course_code");
             None
         }
-        Some(AchievementRef::Id(id)) => {
-            let found = app.store.achievement(id).await?;
+        Some(reference) => {
+            let found = lookup.get(app, reference).await?;
             if found.is_none() {
-                problems.push("achievement_id", format!("no achievement has id {id}"));
-            }
-            found
-        }
-        Some(AchievementRef::CourseCode(code)) => {
-            let found = app.store.achievement_by_course_code(code).await?;
-            if found.is_none() {
-                problems.push("course_code", format!("no achievement is mapped to course code {code}"));
+                match reference {
+                    AchievementRef::Id(id) => problems.push("achievement_id", format!("no achievement has id {id}")),
+                    AchievementRef::CourseCode(code) => {
+                        problems.push("course_code", format!("no achievement is mapped to course code {code}"))
+                    }
+                }
             }
             found
         }
@@ -533,12 +560,30 @@ pub async fn issue_award(
         return Err(ServiceError::Invalid(problems));
     }
     let hash = request_hash(&achievement.achievement_id, &record)?;
+    Ok(ValidAward { record, achievement, hash })
+}
+
+/// The day a completion date may be at most: "today" anywhere on earth (UTC+14).
+pub(crate) fn latest_completion_day(issued_at: DateTime<Utc>) -> chrono::NaiveDate {
+    (issued_at + Duration::hours(14)).date_naive()
+}
+
+/// Validates, builds, signs and stores an award; see `POST /api/v1/awards`.
+pub async fn issue_award(
+    app: &App,
+    client: &ClientRecord,
+    request: AwardRequest,
+) -> Result<AwardOutcome, ServiceError> {
+    let issued_at = now();
+    let today = latest_completion_day(issued_at);
+    let ValidAward { record, achievement, hash } =
+        validate_award(app, request, today, &mut AchievementLookup::default()).await?;
     if let Some(existing) = app.store.award_by_source_record_id(record.record_id().as_str()).await? {
         return repeat_or_conflict(app, existing, &hash).await;
     }
 
     let slots = Slots::take(app).await?;
-    let ids = AwardIds { award_id: uuid::Uuid::new_v4().to_string(), credential_id: uuid::Uuid::new_v4().to_string() };
+    let ids = AwardIds::new();
     let (award_id, credential_id) = (ids.award_id.clone(), ids.credential_id.clone());
     let mut achievement = achievement;
     let mut attempt = 1;
@@ -581,9 +626,15 @@ pub async fn issue_award(
 /// milliseconds, so a third is practically impossible.
 const MAX_STALE_ATTEMPTS: u32 = 3;
 
-struct AwardIds {
-    award_id: String,
-    credential_id: String,
+pub(crate) struct AwardIds {
+    pub award_id: String,
+    pub credential_id: String,
+}
+
+impl AwardIds {
+    pub(crate) fn new() -> Self {
+        Self { award_id: uuid::Uuid::new_v4().to_string(), credential_id: uuid::Uuid::new_v4().to_string() }
+    }
 }
 
 /// The status positions of a new credential.
@@ -673,8 +724,8 @@ pub(crate) fn signed_credential(
 
 /// Builds and signs the credential of a new award from `achievement`'s
 /// current version: the award, ready to store.
-#[allow(clippy::too_many_arguments, reason = "one call site; the parts of one award")]
-fn signed_award(
+#[allow(clippy::too_many_arguments, reason = "the parts of one award")]
+pub(crate) fn signed_award(
     app: &App,
     client: &ClientRecord,
     achievement: &AchievementRecord,
@@ -713,7 +764,11 @@ fn signed_award(
     })
 }
 
-async fn repeat_or_conflict(app: &App, existing: StoredAward, hash: &str) -> Result<AwardOutcome, ServiceError> {
+pub(crate) async fn repeat_or_conflict(
+    app: &App,
+    existing: StoredAward,
+    hash: &str,
+) -> Result<AwardOutcome, ServiceError> {
     if existing.request_hash == hash {
         app.metrics.awards_repeated.fetch_add(1, Ordering::Relaxed);
         return Ok(AwardOutcome::Existing(with_push_detail(app, award_view(app, existing)).await?));
@@ -848,7 +903,7 @@ pub async fn retry_push(
     Ok((outcome, award(app, award_id).await?))
 }
 
-fn award_view(app: &App, stored: StoredAward) -> AwardView {
+pub(crate) fn award_view(app: &App, stored: StoredAward) -> AwardView {
     AwardView {
         credential_url: credential_url(app, &stored.credential_id),
         credential_jwt_url: format!("{}.jwt", credential_url(app, &stored.credential_id)),

@@ -15,6 +15,7 @@ pub mod credential;
 pub mod dev;
 pub mod domain;
 pub mod http;
+pub mod intake;
 pub mod issuance;
 pub mod json;
 pub mod jsonld;

@@ -7,6 +7,7 @@ use super::input::{self, ACHIEVEMENT, AWARD};
 use crate::app::App;
 use crate::domain::award::{AwardRecordInput, LearnerInput};
 use crate::domain::microcredential::{MicrocredentialDefinitionInput, ValidationErrors};
+use crate::intake;
 use crate::issuance::{
     self, AchievementInput, AchievementRef, AwardOutcome, AwardRequest, SCOPE_ADMIN, SCOPE_AWARDS_READ,
     SCOPE_AWARDS_WRITE,
@@ -25,6 +26,8 @@ pub(super) fn endpoints() -> Vec<Endpoint> {
         (Method::PUT, "/api/v1/achievements/{id}", web::to(update_achievement)),
         (Method::POST, "/api/v1/awards", web::to(create_award)),
         (Method::GET, "/api/v1/awards", web::to(find_award)),
+        // Before `/api/v1/awards/{id}`: the router takes the first pattern that matches.
+        (Method::POST, "/api/v1/awards/batch", web::to(create_award_batch)),
         (Method::GET, "/api/v1/awards/{id}", web::to(get_award)),
         (Method::POST, "/api/v1/awards/{id}/push", web::to(retry_push)),
         (Method::GET, "/api/v1/push", web::to(list_push)),
@@ -137,6 +140,54 @@ async fn create_award(
         AwardOutcome::Existing(view) => (HttpResponse::Ok(), view),
     };
     Ok(response.insert_header((header::LOCATION, format!("/api/v1/awards/{}", view.id))).json(view))
+}
+
+/// `POST /api/v1/awards/batch`: `{"awards": [award, …]}`, 1 to 1,000 of them.
+async fn create_award_batch(
+    app: web::Data<App>,
+    client: Client,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    client.require(SCOPE_AWARDS_WRITE)?;
+    let object = input::json_object(&req, body, app.settings.max_batch_bytes).await?;
+    let mut problems = ValidationErrors::new();
+    for name in object.keys().filter(|name| *name != "awards") {
+        problems.push(name.clone(), "is not a known field (the body is {\"awards\": [...]})");
+    }
+    let awards = match object.get("awards") {
+        Some(Value::Array(awards)) if awards.is_empty() => {
+            problems.push("awards", "must hold at least one award");
+            None
+        }
+        Some(Value::Array(awards)) if awards.len() > intake::MAX_BATCH => {
+            problems.push("awards", format!("holds {} awards; at most {} per batch", awards.len(), intake::MAX_BATCH));
+            None
+        }
+        Some(Value::Array(awards)) => Some(awards),
+        Some(_) => {
+            problems.push("awards", "must be an array of awards");
+            None
+        }
+        None => {
+            problems.push("awards", "is required: an array of 1 to 1000 awards");
+            None
+        }
+    };
+    let mut requests = Vec::new();
+    for (i, award) in awards.into_iter().flatten().enumerate() {
+        match award {
+            Value::Object(award) => requests.push(award_request(award)),
+            other => {
+                problems.push(format!("awards[{i}]"), format!("must be an award object, not {}", input::kind(other)))
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::Invalid(problems));
+    }
+    let view = intake::issue_batch(app.into_inner(), &client.0, requests).await?;
+    Ok(HttpResponse::Ok().json(view))
 }
 
 async fn get_award(app: web::Data<App>, client: Client, id: web::Path<String>) -> Result<HttpResponse, ApiError> {

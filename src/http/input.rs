@@ -145,7 +145,8 @@ fn conform(value: &Value, expect: Expect, field: &str, problems: &mut Validation
     }
 }
 
-fn kind(value: &Value) -> &'static str {
+/// How a JSON value's kind reads in a problem message.
+pub fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

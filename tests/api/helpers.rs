@@ -28,6 +28,9 @@ use zegel::{http, issuance, telemetry};
 /// small, so that 413 is cheap to provoke, and large enough for every valid
 /// request the tests send.
 pub const MAX_BODY_BYTES: usize = 8192;
+
+/// The batch body limit the test apps run with (`ZEGEL_MAX_BATCH_BYTES`).
+pub const MAX_BATCH_BYTES: usize = 256 * 1024;
 /// The institution the test issuer is configured with.
 pub const BRIN: &str = "21PB";
 pub const ISSUER_NAME: &str = "Hogeschool Zegel (test)";
@@ -240,6 +243,7 @@ pub fn base_env(keys_dir: &Path) -> HashMap<String, String> {
         ("ZEGEL_INSTITUTION_BRIN", BRIN.into()),
         ("ZEGEL_ISSUER_NAME", ISSUER_NAME.into()),
         ("ZEGEL_MAX_BODY_BYTES", MAX_BODY_BYTES.to_string()),
+        ("ZEGEL_MAX_BATCH_BYTES", MAX_BATCH_BYTES.to_string()),
         ("ZEGEL_WORKERS", "2".into()),
         ("ZEGEL_DB_MAX_CONNECTIONS", "4".into()),
         ("ZEGEL_LOG", "info".into()),

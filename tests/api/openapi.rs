@@ -590,6 +590,11 @@ async fn every_documented_status_is_answered_as_documented(backend: Backend) {
                 changed["result"]["grade"] = json!("4");
                 vec![(201, with(&fresh)), (200, with(record)), (409, with(&changed)), (422, with(&json!({})))]
             }
+            ("POST", "/api/v1/awards/batch") => {
+                let mut fresh = record.clone();
+                fresh["source_record_id"] = json!(format!("r-{}", unique()));
+                vec![(200, with(&json!({"awards": [fresh, record]}))), (422, with(&json!({"awards": []})))]
+            }
             ("GET", "/api/v1/awards") => {
                 let query = query_string(&spec, &name, &path);
                 vec![
@@ -689,7 +694,11 @@ async fn every_documented_status_is_answered_as_documented(backend: Backend) {
             probes.push((403, request(Some(lacking))));
             if spec.operation(&name, &path).get("requestBody").is_some() {
                 probes.push((400, raw("application/json", b"{\"name\": ".to_vec())));
-                probes.push((413, raw("application/json", too_large.clone())));
+                let too_large = match path.as_str() {
+                    "/api/v1/awards/batch" => vec![b' '; crate::helpers::MAX_BATCH_BYTES + 1],
+                    _ => too_large.clone(),
+                };
+                probes.push((413, raw("application/json", too_large)));
                 probes.push((415, raw("text/plain", serde_json::to_vec(definition).unwrap())));
             }
         }
