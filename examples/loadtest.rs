@@ -12,6 +12,8 @@
 //!   measured from when each request was due, so a slow server cannot hide
 //!   its queueing ("coordinated omission").
 //! * `repeat`: re-posts awards made earlier with the same `--prefix` (answered 200).
+//! * `batch`: new awards in batches of `--batch-size` (`POST /api/v1/awards/batch`),
+//!   `--concurrency` batches at a time; throughput counts awards, latency is per batch.
 //!
 //! Prints one JSON line with throughput and latency percentiles.
 
@@ -33,6 +35,8 @@ struct Args {
     prefix: String,
     /// `new`: stop after this many awards (0: when the time is up).
     count: usize,
+    /// `batch`: awards per request.
+    batch_size: usize,
 }
 
 fn args() -> Args {
@@ -46,6 +50,7 @@ fn args() -> Args {
         rate: 500,
         prefix: format!("load-{}", std::process::id()),
         count: 0,
+        batch_size: 1000,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -60,6 +65,7 @@ fn args() -> Args {
             "--rate" => args.rate = value.parse().unwrap(),
             "--prefix" => args.prefix = value,
             "--count" => args.count = value.parse().unwrap(),
+            "--batch-size" => args.batch_size = value.parse().unwrap(),
             other => panic!("unknown flag {other}"),
         }
     }
@@ -172,6 +178,47 @@ async fn main() {
             for t in tasks {
                 t.await.unwrap();
             }
+        }
+        "batch" => {
+            let awards = Arc::new(AtomicU64::new(0));
+            let mut workers = Vec::new();
+            for _ in 0..args.concurrency {
+                let (client, args, tally, next, awards) =
+                    (client.clone(), args.clone(), tally.clone(), next.clone(), awards.clone());
+                workers.push(tokio::spawn(async move {
+                    while Instant::now() < deadline {
+                        let first = next.fetch_add(args.batch_size, Ordering::Relaxed);
+                        let records: Vec<String> = (first..first + args.batch_size)
+                            .map(|n| body(&args.course_code, &format!("{}-{n}", args.prefix), n))
+                            .collect();
+                        let batch = format!("{{\"awards\": [{}]}}", records.join(","));
+                        let t = Instant::now();
+                        let response = client
+                            .post(format!("{}/api/v1/awards/batch", args.url))
+                            .bearer_auth(&args.token)
+                            .header("content-type", "application/json")
+                            .body(batch)
+                            .send()
+                            .await;
+                        let status = match response {
+                            Ok(response) => {
+                                let status = response.status().as_u16();
+                                let body: serde_json::Value = response.json().await.unwrap_or_default();
+                                awards.fetch_add(body["counts"]["created"].as_u64().unwrap_or(0), Ordering::Relaxed);
+                                Some(status)
+                            }
+                            Err(_) => None,
+                        };
+                        tally.record(status, t.elapsed()).await;
+                    }
+                }));
+            }
+            for w in workers {
+                w.await.unwrap();
+            }
+            let elapsed = started.elapsed().as_secs_f64();
+            let created = awards.load(Ordering::Relaxed);
+            eprintln!("batch: {created} awards created in {elapsed:.1} s: {:.0} awards/s", created as f64 / elapsed);
         }
         other => panic!("unknown mode {other}"),
     }
