@@ -55,6 +55,9 @@ enum Command {
     /// Manage API clients (bearer tokens for the SIS and administrators).
     #[command(subcommand)]
     Clients(ClientsCommand),
+    /// Award every row of a CSV export (docs/imports.md): validates the whole
+    /// file first, then issues in batches, with progress and a summary.
+    Import(ImportArgs),
     /// The Edubadges push: run the worker alone, or see where awards stand.
     #[command(subcommand)]
     Push(PushCommand),
@@ -241,6 +244,28 @@ struct StatusChangeArgs {
 }
 
 #[derive(Debug, Args)]
+struct ImportArgs {
+    /// The CSV file (UTF-8; `,` or `;` separated; the columns of docs/imports.md).
+    file: PathBuf,
+    /// The achievement id for rows without a course_code or achievement_id.
+    #[arg(long)]
+    achievement: Option<String>,
+    /// Check every row (and whether it was imported before) without issuing anything.
+    #[arg(long)]
+    dry_run: bool,
+    /// The API client the awards are recorded under (default: a client named
+    /// "zegel import", made on first use; its token is never shown).
+    #[arg(long)]
+    client: Option<String>,
+    /// Also write the rows with an added `result` column to this CSV file.
+    #[arg(long, value_name = "FILE")]
+    results: Option<PathBuf>,
+    /// Print one JSON object per row instead of the summary table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
 struct ReissueArgs {
     /// The credential id (the award's current credential).
     credential_id: String,
@@ -354,6 +379,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve => serve(),
         Command::Clients(command) => clients(command),
         Command::Push(command) => push(command),
+        Command::Import(args) => import(args),
         Command::Dev(DevCommand::EdubadgesMock(args)) => edubadges_mock(args),
     }
 }
@@ -942,4 +968,157 @@ fn service_error(error: issuance::ServiceError) -> anyhow::Error {
         }
         other => other.into(),
     }
+}
+
+/// `zegel import FILE.csv`: reads and checks the whole file, then issues the
+/// valid rows in batches of 1,000 (as `POST /api/v1/awards/batch`).
+fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
+    use crate::intake::{self, csv};
+    let bytes = std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    let file = match csv::read(&bytes, args.achievement.as_deref()) {
+        Ok(file) => file,
+        Err(problems) => {
+            eprintln!("{} cannot be imported; nothing was issued:", args.file.display());
+            for (place, problem) in problems {
+                eprintln!("  {place}: {problem}");
+            }
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let settings = Settings::from_env()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let (app, _keys) = App::build(settings).await.context("cannot open zegel (database, signing keys)")?;
+        let app = Arc::new(app);
+        let client = import_client(&app, args.client.as_deref()).await?;
+        let total = file.rows.len();
+        let started = std::time::Instant::now();
+        // (line, record id, result, problems)
+        let mut outcomes: Vec<(usize, String, &'static str, Vec<String>)> = Vec::with_capacity(total);
+        let mut done = 0;
+        for chunk in file.rows.chunks(intake::MAX_BATCH) {
+            let mut requests = Vec::new();
+            let mut lines = Vec::new();
+            for row in chunk {
+                match &row.request {
+                    Ok(request) => {
+                        requests.push(request.clone());
+                        lines.push((row.line, row.record_id.clone()));
+                    }
+                    Err(problems) => {
+                        outcomes.push((row.line, row.record_id.clone(), "refused", problem_lines(problems)))
+                    }
+                }
+            }
+            if args.dry_run {
+                for ((line, record_id), request) in lines.into_iter().zip(requests) {
+                    let (result, problems) = intake::check(&app, request).await?;
+                    outcomes.push((line, record_id, result, problems.map(|p| problem_lines(&p)).unwrap_or_default()));
+                }
+            } else {
+                let view =
+                    intake::issue_batch(app.clone(), &client, requests).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                for ((line, record_id), item) in lines.into_iter().zip(view.results) {
+                    let problems = item
+                        .problems
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|p| format!("{}: {}", p.field, p.message))
+                        .collect();
+                    outcomes.push((line, record_id, item.result, problems));
+                }
+            }
+            done += chunk.len();
+            if !args.json {
+                let rate = done as f64 / started.elapsed().as_secs_f64().max(0.001);
+                let left = (total - done) as f64 / rate.max(0.001);
+                eprint!(
+                    "\r{} {done}/{total} rows ({rate:.0} rows/s, {left:.0} s left)   ",
+                    if args.dry_run { "checked" } else { "imported" }
+                );
+            }
+        }
+        if !args.json {
+            eprintln!();
+        }
+        outcomes.sort_by_key(|(line, ..)| *line);
+        if let Some(path) = &args.results {
+            write_results(path, &file, &outcomes)?;
+        }
+        let mut out = std::io::stdout().lock();
+        if args.json {
+            for (line, record_id, result, problems) in &outcomes {
+                let row =
+                    serde_json::json!({"line": line, "record_id": record_id, "result": result, "problems": problems});
+                writeln!(out, "{row}")?;
+            }
+        } else {
+            let count = |what: &str| outcomes.iter().filter(|(_, _, r, _)| *r == what).count();
+            let (created, existing, refused) = if args.dry_run {
+                (count("would_create"), count("existing"), count("refused"))
+            } else {
+                (count("created"), count("existing"), count("refused"))
+            };
+            writeln!(out, "{}", if args.dry_run { "dry run: nothing was issued" } else { "import done" })?;
+            writeln!(out, "  {:<22} {created:>8}", if args.dry_run { "would be created" } else { "created" })?;
+            writeln!(out, "  {:<22} {existing:>8}", "existing (imported before)")?;
+            writeln!(out, "  {:<22} {refused:>8}", "refused")?;
+            writeln!(out, "  {:<22} {total:>8}   in {:.1} s", "rows", started.elapsed().as_secs_f64())?;
+            for (line, record_id, result, problems) in outcomes.iter().filter(|(_, _, r, _)| *r == "refused") {
+                let _ = result;
+                writeln!(out, "  line {line} ({record_id}): {}", problems.join("; "))?;
+            }
+        }
+        app.store.close().await;
+        let refused = outcomes.iter().any(|(_, _, r, _)| *r == "refused");
+        Ok(if refused { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    })
+}
+
+fn problem_lines(problems: &crate::domain::microcredential::ValidationErrors) -> Vec<String> {
+    problems.iter().map(|p| format!("{}: {}", p.field, p.message)).collect()
+}
+
+/// The client CLI imports are recorded under.
+async fn import_client(app: &App, id: Option<&str>) -> anyhow::Result<crate::storage::ClientRecord> {
+    let clients = app.store.list_clients().await?;
+    if let Some(id) = id {
+        return clients
+            .into_iter()
+            .find(|c| c.client_id == id && c.revoked_at.is_none())
+            .with_context(|| format!("no active API client has id {id} (see zegel clients list)"));
+    }
+    const NAME: &str = "zegel import";
+    if let Some(client) = clients.into_iter().find(|c| c.name == NAME && c.revoked_at.is_none()) {
+        return Ok(client);
+    }
+    // Its token is dropped here, never shown: nobody can sign in with it.
+    let made = issuance::create_client(&app.store, NAME, &[issuance::SCOPE_AWARDS_WRITE.to_owned()], "cli")
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(made.client)
+}
+
+/// The file's rows with a `result` column (and the problems), formula-like
+/// cells neutralised so that a spreadsheet shows them as text.
+fn write_results(
+    path: &Path,
+    file: &crate::intake::csv::CsvFile,
+    outcomes: &[(usize, String, &'static str, Vec<String>)],
+) -> anyhow::Result<()> {
+    use crate::intake::csv::neutralise;
+    let mut writer = ::csv::WriterBuilder::new().delimiter(file.delimiter).from_path(path)?;
+    let mut header: Vec<String> = file.header.clone();
+    header.extend(["result".to_owned(), "problems".to_owned()]);
+    writer.write_record(&header)?;
+    let by_line: std::collections::HashMap<usize, &(usize, String, &'static str, Vec<String>)> =
+        outcomes.iter().map(|o| (o.0, o)).collect();
+    for row in &file.rows {
+        let mut cells: Vec<String> = row.cells.iter().map(|c| neutralise(c)).collect();
+        let (result, problems) = by_line.get(&row.line).map_or(("", String::new()), |o| (o.2, o.3.join("; ")));
+        cells.extend([result.to_owned(), neutralise(&problems)]);
+        writer.write_record(&cells)?;
+    }
+    writer.flush()?;
+    Ok(())
 }

@@ -130,9 +130,75 @@ async fn a_malformed_batch_is_refused_whole(backend: Backend) {
     app.send(anonymous).await.expect_error(401, "unauthorized");
 }
 
+/// `zegel import FILE.csv`: Excel's habits read, a dry run writes nothing,
+/// refused rows are named, a second run creates nothing new, and the results
+/// file never carries a live formula.
+async fn the_cli_imports_a_csv_file(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    app.define_microcredential().await;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("cohort.csv");
+    std::fs::write(
+        &csv,
+        "\u{feff}record_id;eppn;email;given_name;surname_prefix;surname;course_code;grade;completed_on\r\n\
+         csv-1;s1@uni.example.nl;s1@student.uni.example.nl;Zoë;de;Vries;MC-DATA-26;7,5;30-06-2026\r\n\
+         csv-2;s2@uni.example.nl;;Kim;;Jansen;MC-DATA-26;8;2026-06-30\r\n\
+         csv-3;s3@uni.example.nl;not-an-address;Sam;;Smit;MC-DATA-26;6;30-06-2026\r\n\
+         csv-4;s4@uni.example.nl;;=cmd|' /C calc'!A0;;Bakker;MC-DATA-26;9;30-06-2026\r\n",
+    )
+    .unwrap();
+    let zegel = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_zegel"))
+            .args(args)
+            .env_clear()
+            .envs(base_env(&app.keys_dir()))
+            .env("DATABASE_URL", &app.db.url)
+            .env("ZEGEL_PUBLIC_URL", &app.address)
+            .output()
+            .unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        (output.status.code(), text)
+    };
+    let file = csv.to_str().unwrap();
+    let (code, text) = zegel(&["import", file, "--dry-run"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("dry run: nothing was issued") && text.contains("line 4 (csv-3): learner.email"), "{text}");
+    app.assert_no_awards().await;
+
+    let results = dir.path().join("results.csv");
+    let (code, text) = zegel(&["import", file, "--results", results.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("created") && text.contains("line 5 (csv-4): given_name"), "{text}");
+    let first = app.find_award("csv-1").await.expect(200);
+    let document = app.fetch(first["credential_url"].as_str().unwrap(), None).await.json();
+    assert_eq!(document["credentialSubject"]["result"][0]["value"], "7.5");
+    app.find_award("csv-3").await.expect_error(404, "not_found");
+    let written = std::fs::read_to_string(&results).unwrap();
+    assert!(written.contains("'=cmd|"), "{written}");
+    assert!(!written.lines().any(|line| line.split(';').any(|cell| cell.starts_with('='))), "{written}");
+    assert!(written.lines().nth(1).unwrap().ends_with(";created;"), "{written}");
+
+    let (_, text) = zegel(&["import", file, "--json"]);
+    let lines: Vec<serde_json::Value> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let results: Vec<&str> = lines.iter().map(|l| l["result"].as_str().unwrap()).collect();
+    assert_eq!(results, ["existing", "existing", "refused", "refused"], "{text}");
+
+    // A file with an unknown column is refused whole.
+    std::fs::write(
+        &csv,
+        "record_id,email,given_name,surname,course_code,completed_on,colour\nx,a@b.nl,A,B,MC-DATA-26,2026-06-30,red\n",
+    )
+    .unwrap();
+    let (code, text) = zegel(&["import", file]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("nothing was issued") && text.contains("colour"), "{text}");
+    app.find_award("x").await.expect_error(404, "not_found");
+}
+
 crate::backend_tests!(
     each_record_is_answered_and_refused_ones_change_nothing,
     posting_a_batch_again_creates_nothing_new,
     concurrent_copies_of_a_batch_make_each_award_once,
     a_malformed_batch_is_refused_whole,
+    the_cli_imports_a_csv_file,
 );

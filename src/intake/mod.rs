@@ -9,6 +9,8 @@
 //! are signed on all cores at once, and they are stored concurrently, so the
 //! store's group commit writes many per transaction.
 
+pub mod csv;
+
 use crate::app::App;
 use crate::domain::microcredential::{FieldError, ValidationErrors};
 use crate::issuance::{
@@ -247,4 +249,23 @@ async fn sign_all(
         signed.extend(task.await.map_err(|e| ServiceError::Internal(e.into()))??);
     }
     Ok(signed)
+}
+
+/// What issuing `request` would do, without doing it (a dry run):
+/// `would_create`, `existing` or `refused` with the problems.
+pub async fn check(app: &App, request: AwardRequest) -> Result<(&'static str, Option<ValidationErrors>), ServiceError> {
+    let today = issuance::latest_completion_day(issuance::now());
+    let valid = match issuance::validate_award(app, request, today, &mut AchievementLookup::default()).await {
+        Ok(valid) => valid,
+        Err(ServiceError::Invalid(problems)) => return Ok(("refused", Some(problems))),
+        Err(other) => return Err(other),
+    };
+    match app.store.award_by_source_record_id(valid.record.record_id().as_str()).await? {
+        None => Ok(("would_create", None)),
+        Some(existing) => match issuance::repeat_or_conflict(app, existing, &valid.hash).await {
+            Ok(_) => Ok(("existing", None)),
+            Err(ServiceError::Conflict { problems, .. }) => Ok(("refused", Some(problems))),
+            Err(other) => Err(other),
+        },
+    }
 }
