@@ -432,7 +432,7 @@ impl PushView {
     }
 
     /// A push that has not been tried yet, due at `due`.
-    fn waiting(state: String, due: DateTime<Utc>) -> Self {
+    pub(crate) fn waiting(state: String, due: DateTime<Utc>) -> Self {
         Self {
             state,
             attempts: Some(0),

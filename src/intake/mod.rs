@@ -16,7 +16,7 @@ use crate::domain::microcredential::{FieldError, ValidationErrors};
 use crate::issuance::{
     self, AchievementLookup, AwardIds, AwardOutcome, AwardRequest, AwardView, ServiceError, Slots, ValidAward,
 };
-use crate::storage::{ClientRecord, IssueOutcome, NewIssuedAward, StorageError};
+use crate::storage::{AwardRecord as StoredAward, ClientRecord, IssueOutcome, NewIssuedAward, StorageError};
 use futures_util::StreamExt;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -104,10 +104,24 @@ pub async fn issue_batch(
         pending.push(item);
     }
 
-    // 2. Records posted before answer as `POST /api/v1/awards` would.
+    // 2. Records posted before answer as `POST /api/v1/awards` would (one query).
+    let wanted: Vec<String> = pending
+        .iter()
+        .filter_map(|item| match item {
+            Pending::New(valid) => Some(valid.record.record_id().as_str().to_owned()),
+            _ => None,
+        })
+        .collect();
+    let mut existing: HashMap<String, StoredAward> = app
+        .store
+        .awards_by_source_record_ids(&wanted)
+        .await?
+        .into_iter()
+        .map(|award| (award.source_record_id.clone(), award))
+        .collect();
     for item in &mut pending {
         let Pending::New(valid) = item else { continue };
-        if let Some(existing) = app.store.award_by_source_record_id(valid.record.record_id().as_str()).await? {
+        if let Some(existing) = existing.remove(valid.record.record_id().as_str()) {
             *item = match issuance::repeat_or_conflict(&app, existing, &valid.hash).await {
                 Ok(outcome) => Pending::Done(Box::new(outcome)),
                 Err(ServiceError::Conflict { problems, .. }) => Pending::Refused(problems),
@@ -126,24 +140,26 @@ pub async fn issue_batch(
     let signed = sign_all(app.clone(), client.clone(), to_sign, issued_at).await?;
 
     // 4. Store them concurrently; the store groups the commits.
-    let stored: Vec<(usize, Result<IssueOutcome, StorageError>, String)> =
+    let stored: Vec<(usize, Result<IssueOutcome, StorageError>, NewIssuedAward)> =
         futures_util::stream::iter(signed.into_iter().map(|(index, award)| {
             let app = app.clone();
             async move {
                 let outcome = app.store.record_issued_award(&award).await;
-                (index, outcome, award.award_id)
+                (index, outcome, award)
             }
         }))
         .buffer_unordered(STORE_CONCURRENCY)
         .collect()
         .await;
-    for (index, outcome, award_id) in stored {
+    for (index, outcome, award) in stored {
         let Pending::New(valid) = &pending[index] else { continue };
         pending[index] = match outcome {
             Ok(IssueOutcome::Created) => {
                 app.metrics.awards_issued.fetch_add(1, Ordering::Relaxed);
-                let stored = app.store.award(&award_id).await?.ok_or(ServiceError::NotFound("award"))?;
-                Pending::Done(Box::new(AwardOutcome::Created(issuance::award_view(&app, stored))))
+                // Just written as given: no need to read it back.
+                let mut view = issuance::award_view(&app, stored_award(award));
+                view.push = issuance::PushView::waiting(view.push.state.clone(), view.created_at);
+                Pending::Done(Box::new(AwardOutcome::Created(view)))
             }
             // Posted concurrently by another request a moment ago.
             Ok(IssueOutcome::Existing(existing)) => {
@@ -205,6 +221,22 @@ pub async fn issue_batch(
         refused = counts.refused, "award batch"
     );
     Ok(BatchView { counts, results })
+}
+
+/// The award row a new award was written as (its push waits, due now).
+fn stored_award(award: NewIssuedAward) -> StoredAward {
+    StoredAward {
+        award_id: award.award_id,
+        client_id: award.client_id,
+        source_record_id: award.source_record_id,
+        request_hash: award.request_hash,
+        achievement_id: award.achievement_id,
+        achievement_version: award.achievement_version,
+        record: award.record,
+        credential_id: award.credential_id,
+        created_at: award.issued_at,
+        push_state: "pending".to_owned(),
+    }
 }
 
 /// Builds and signs each award on a blocking thread per chunk, one chunk

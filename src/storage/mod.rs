@@ -270,6 +270,14 @@ impl Store {
         dispatch!(self.award_by_source_record_id(source_record_id))
     }
 
+    /// The awards of those of `source_record_ids` that exist, in one query.
+    pub async fn awards_by_source_record_ids(
+        &self,
+        source_record_ids: &[String],
+    ) -> Result<Vec<AwardRecord>, StorageError> {
+        dispatch!(self.awards_by_source_record_ids(source_record_ids))
+    }
+
     pub async fn credential(&self, credential_id: &str) -> Result<Option<CredentialRecord>, StorageError> {
         dispatch!(self.credential(credential_id))
     }

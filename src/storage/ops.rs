@@ -157,7 +157,7 @@ macro_rules! select_achievement {
 }
 
 macro_rules! select_award {
-    ($tail:literal) => {
+    ($tail:expr) => {
         concat!(
             "select award_id, client_id, source_record_id, request_hash, achievement_id, achievement_version, \
              record, credential_id, created_at, push_state from award ",
@@ -653,6 +653,19 @@ impl This {
             .await
             .map_err(db_error("looking up the source record id"))?;
         row.as_ref().map(award_from_row).transpose()
+    }
+
+    /// The awards of those of `source_record_ids` that exist (any order).
+    pub(super) async fn awards_by_source_record_ids(
+        &self,
+        source_record_ids: &[String],
+    ) -> Result<Vec<AwardRecord>, StorageError> {
+        let rows = sqlx::query(select_award!(concat!("where source_record_id", in_text_list!("$1"))))
+            .bind(text_list(source_record_ids))
+            .fetch_all(self.read_pool())
+            .await
+            .map_err(db_error("looking up source record ids"))?;
+        rows.iter().map(award_from_row).collect()
     }
 
     pub(super) async fn credential(&self, credential_id: &str) -> Result<Option<CredentialRecord>, StorageError> {
