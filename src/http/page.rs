@@ -172,6 +172,7 @@ fn date(raw: &str, lang: Lang) -> String {
 const STYLE: &str = r#"
 :root { color-scheme: light; }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0; color: #1a1a1a; background: #f6f7f9; line-height: 1.5; font-size: 1.0625rem; }
 header.top, main, footer { max-width: 48rem; margin: 0 auto; padding: 0 1rem; }
 header.top { display: flex; justify-content: space-between; align-items: center; padding-top: 1rem; gap: 1rem; flex-wrap: wrap; }
@@ -314,7 +315,7 @@ pub struct PageStatus {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Shown {
     Valid,
-    Superseded { at: Option<String>, by: String },
+    Superseded { at: Option<String>, by: String, reason: Option<String> },
     Revoked { at: Option<String>, reason: Option<String> },
     Suspended { at: Option<String>, reason: Option<String> },
     Expired { on: Option<String> },
@@ -327,7 +328,8 @@ enum Shown {
 /// published list may be by the publish delay), then the verifier's verdict.
 fn shown(report: &Report, status: &PageStatus) -> Shown {
     if let Some(by) = &status.superseded_by {
-        return Shown::Superseded { at: status.revoked.as_ref().map(|(at, _)| at.clone()), by: by.clone() };
+        let (at, reason) = status.revoked.clone().unzip();
+        return Shown::Superseded { at, by: by.clone(), reason: reason.flatten() };
     }
     if let Some((at, reason)) = &status.revoked {
         return Shown::Revoked { at: Some(at.clone()), reason: reason.clone() };
@@ -376,14 +378,18 @@ fn verdict_box(shown: &Shown, lang: Lang) -> String {
                 )
             ),
         ),
-        Shown::Superseded { at, by } => (
+        Shown::Superseded { at, by, reason: why } => (
             "invalid",
             "✗",
             format!("{}{}", lang.t("Replaced by a newer credential", "Vervangen door een nieuwer credential"), on(at)),
             format!(
-                "<p>{} {}</p>",
-                lang.t("The issuer replaced this credential. Please look at", "De uitgever heeft dit credential vervangen. Bekijk"),
-                link(by, lang.t("the newer credential", "het nieuwe credential"))
+                "<p>{} {}.</p>{}",
+                lang.t(
+                    "The issuer replaced this credential; it is no longer valid. See",
+                    "De uitgever heeft dit credential vervangen; het is niet meer geldig. Zie"
+                ),
+                link(by, lang.t("the newer credential", "het nieuwe credential")),
+                reason(why)
             ),
         ),
         Shown::Revoked { at, reason: why } => (
@@ -1087,6 +1093,7 @@ mod tests {
         };
         let page = credential_page(&credential(), &valid(), &replaced, Lang::En, URL);
         assert!(page.contains("Replaced by a newer credential (3 December 2026)"), "{page}");
+        assert!(page.contains("Reason: superseded"), "{page}");
         assert!(
             page.contains(r#"<a href="https://badges.example.edu/credentials/2">the newer credential</a>"#),
             "{page}"

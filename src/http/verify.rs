@@ -13,7 +13,7 @@ use super::error::ApiError;
 use super::page::{self, Lang};
 use crate::app::App;
 use crate::domain::microcredential::ValidationErrors;
-use crate::verification::{Report, Verifier, VerifyOptions};
+use crate::verification::{Check, CheckKind, InvalidCode, Report, Verifier, VerifyOptions};
 use crate::verifying::{self, FetchPolicy};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
@@ -278,7 +278,7 @@ fn html(status: StatusCode, body: String) -> HttpResponse {
 }
 
 async fn form(app: web::Data<App>, req: HttpRequest) -> HttpResponse {
-    html(StatusCode::OK, page::verify_page(lang(&req), &app.url("/verify")))
+    html(StatusCode::OK, page::verify_page(lang(&req), &verify_path(&app)))
 }
 
 async fn verify(
@@ -304,7 +304,7 @@ async fn verify(
             } else {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             };
-            return Ok(html(status, page::verify_report_page(&report, lang(&req), &app.url("/verify"))));
+            return Ok(html(status, page::verify_report_page(&report, lang(&req), &verify_path(&app))));
         }
         Err(e) => return Err(e),
     };
@@ -313,7 +313,7 @@ async fn verify(
     let unreadable = report.format.is_none();
     if as_html {
         let status = if unreadable { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-        return Ok(html(status, page::verify_report_page(&report, lang(&req), &app.url("/verify"))));
+        return Ok(html(status, page::verify_report_page(&report, lang(&req), &verify_path(&app))));
     }
     if unreadable {
         let reason = report.checks.first().map_or_else(|| report.verdict.to_string(), |c| c.message.clone());
@@ -324,7 +324,17 @@ async fn verify(
 
 /// A report for input that never reached the verifier, for the page.
 fn malformed_report(reason: &str) -> Report {
-    Verifier::offline().verify(format!("not a credential: {reason}").as_bytes(), &VerifyOptions::at(chrono::Utc::now()))
+    let check = Check::failed(CheckKind::Format, InvalidCode::Malformed, reason);
+    Report::conclude(None, None, vec![check], Vec::new())
+}
+
+/// The path of `/verify` under the public URL, for links and the form: a
+/// relative reference stays on the origin that served the page (which the
+/// Content-Security-Policy's `form-action 'self'` requires).
+fn verify_path(app: &App) -> String {
+    let url = app.url("/verify");
+    let after_scheme = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+    after_scheme.find('/').map_or_else(|| "/verify".to_owned(), |i| after_scheme[i..].to_owned())
 }
 
 /// Verifies with zegel's own keys and lists, and others' as the settings allow.
