@@ -162,11 +162,13 @@ fn submitted(mime: &str, parameters: &str, body: Vec<u8>) -> Result<Vec<u8>, Api
             let text = std::str::from_utf8(&body).map_err(|_| invalid("credential", "the form is not UTF-8"))?;
             let fields = web::Query::<HashMap<String, String>>::from_query(text)
                 .map_err(|e| invalid("credential", &format!("the form cannot be read: {e}")))?;
-            fields
-                .get("credential")
-                .filter(|c| !c.trim().is_empty())
-                .map(|c| c.as_bytes().to_vec())
-                .ok_or_else(|| invalid("credential", "paste a credential"))
+            match fields.get("credential") {
+                Some(pasted) if !pasted.trim().is_empty() => Ok(pasted.as_bytes().to_vec()),
+                // `curl -d @credential.json` sends the file as it is under
+                // this type: a body that is no form at all is taken raw.
+                _ if body.trim_ascii_start().starts_with(b"{") || !body.contains(&b'=') => Ok(body),
+                _ => Err(invalid("credential", "paste a credential")),
+            }
         }
         ""
         | "application/json"
@@ -257,8 +259,8 @@ fn wants_html(req: &HttpRequest, form: bool) -> bool {
             .max_by_key(|(specificity, _)| *specificity)
             .map_or(0.0, |(_, q)| q)
     };
-    let (html, json) = (quality("text/html"), quality("application/json"));
-    html > json || (html == json && html > 0.0 && form)
+    // `*/*` alone (curl, scripts) is JSON: browsers name text/html.
+    quality("text/html") > quality("application/json")
 }
 
 fn lang(req: &HttpRequest) -> Lang {
@@ -396,6 +398,10 @@ mod tests {
         let urlencoded = b"credential=%7B%22a%22%3A+1%7D&x=y".to_vec();
         assert_eq!(submitted("application/x-www-form-urlencoded", "", urlencoded).unwrap(), b"{\"a\": 1}");
         assert!(submitted("application/x-www-form-urlencoded", "", b"x=y".to_vec()).is_err());
+        // Not a form at all (curl -d @file): the body itself.
+        for raw in [&b"{\"a\": \"b=c\"}"[..], b"eyJh.eyJi.c2ln"] {
+            assert_eq!(submitted("application/x-www-form-urlencoded", "", raw.to_vec()).unwrap(), raw);
+        }
         assert!(matches!(submitted("application/xml", "", Vec::new()), Err(ApiError::UnsupportedInput(_))));
     }
 }

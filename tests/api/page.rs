@@ -162,6 +162,20 @@ async fn a_did_web_issuers_credential_verifies_with_its_own_did_document(backend
     let html = page(&app, award["credential_id"].as_str().unwrap(), None, "").await.text();
     assert_eq!(verdict(&html), ("valid".to_owned(), "Valid".to_owned()), "{html}");
     assert!(html.contains("did:web:localhost%3A8999 lists the signing key"), "{html}");
+    // POST /verify knows its own keys as well.
+    let document = app.get(&format!("/credentials/{}.json", award["credential_id"].as_str().unwrap())).await.body;
+    let reply = app
+        .send(
+            app.request(Method::POST, "/verify", None)
+                .header("content-type", "application/json")
+                .header("accept", "application/json")
+                .body(document),
+        )
+        .await;
+    let report = reply.expect(200);
+    assert_eq!(report["verdict"], "valid", "{report:#}");
+    let issuer = report["checks"].as_array().unwrap().iter().find(|c| c["check"] == "issuer").unwrap();
+    assert_eq!(issuer["outcome"], "passed", "{report:#}");
 }
 
 crate::backend_tests!(
