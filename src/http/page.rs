@@ -254,7 +254,7 @@ pub fn content_security_policy() -> &'static str {
 
 /// The page around `body`. `head` is extra, already safe markup;
 /// `switch` is the page's own URL without query, for the language switch.
-fn layout(lang: Lang, title: &str, head: &str, switch: &str, body: &str) -> String {
+fn layout(lang: Lang, title: &str, head: &str, switch: &str, body: &str, footer: &str) -> String {
     let other = |l: Lang, label: &str| {
         let current = if l == lang { r#" aria-current="true""# } else { "" };
         format!(
@@ -289,10 +289,6 @@ fn layout(lang: Lang, title: &str, head: &str, switch: &str, body: &str) -> Stri
         language = lang.t("Language", "Taal"),
         en = other(Lang::En, "English"),
         nl = other(Lang::Nl, "Nederlands"),
-        footer = lang.t(
-            "Checked by zegel, the issuing service of this credential, when this page was loaded. Any Open Badges 3.0 verifier can check the downloads independently.",
-            "Gecontroleerd door zegel, de uitgiftedienst van dit credential, bij het laden van deze pagina. Elke Open Badges 3.0-verifier kan de downloads zelf controleren."
-        ),
     )
 }
 
@@ -871,7 +867,19 @@ pub fn credential_page(credential: &Value, report: &Report, status: &PageStatus,
         downloads = downloads_section(url, lang),
         checks = checks_section(report, lang),
     );
-    layout(lang, achievement_name, &head, url, &body)
+    let footer = lang.t(
+        "Checked by zegel, the issuing service of this credential, when this page was loaded. Any Open Badges 3.0 verifier can check the downloads independently.",
+        "Gecontroleerd door zegel, de uitgiftedienst van dit credential, bij het laden van deze pagina. Elke Open Badges 3.0-verifier kan de downloads zelf controleren.",
+    );
+    layout(lang, achievement_name, &head, url, &body, footer)
+}
+
+/// The footer of the /verify pages.
+fn verify_footer(lang: Lang) -> &'static str {
+    lang.t(
+        "Checked by zegel with the Open Badges 3.0 rules of 1EdTech and the W3C. Nothing you submit is stored.",
+        "Gecontroleerd door zegel volgens de Open Badges 3.0-regels van 1EdTech en het W3C. Wat u invoert wordt niet bewaard.",
+    )
 }
 
 // ---------------------------------------------------------------------------
@@ -914,7 +922,7 @@ pub fn verify_page(lang: Lang, action: &str) -> String {
         ),
         verify_form(lang, action, "")
     );
-    layout(lang, lang.t("Verify an Open Badge", "Een Open Badge controleren"), "", action, &body)
+    layout(lang, lang.t("Verify an Open Badge", "Een Open Badge controleren"), "", action, &body, verify_footer(lang))
 }
 
 /// The answer to a form post: the verdict, what the credential claims, the
@@ -966,7 +974,7 @@ pub fn verify_report_page(report: &Report, lang: Lang, action: &str) -> String {
         checks_section(report, lang),
         verify_form(lang, action, "")
     );
-    layout(lang, lang.t("Verification result", "Uitkomst van de controle"), "", action, &body)
+    layout(lang, lang.t("Verification result", "Uitkomst van de controle"), "", action, &body, verify_footer(lang))
 }
 
 #[cfg(test)]
