@@ -309,6 +309,9 @@ pub fn verification_methods(input: &[u8]) -> Vec<String> {
     methods
 }
 
+/// The most status lists, and key documents, fetched for one verification.
+pub const MAX_FETCHES: usize = 8;
+
 /// DID and controller documents gathered ahead of a verification, by
 /// document id: what was got, and why the others were not. The verifier
 /// resolves keys from them without touching the network.
@@ -400,11 +403,20 @@ pub fn own_keys(app: &App) -> GatheredKeys {
 /// Fetches the documents behind `methods` that `policy` allows; each
 /// refusal or failure is recorded with its reason (the verifier reports it).
 pub async fn fetch_key_documents(methods: &[String], policy: &FetchPolicy, into: &mut GatheredKeys) {
+    let mut fetched = 0;
     for method in methods {
         match key_document_location(method) {
             Ok(None) => {}
             Ok(Some((id, _))) if into.contains(&id) => {}
+            // A credential naming ever more hosts must not make zegel wait on all of them.
+            Ok(Some((id, _))) if fetched == MAX_FETCHES => {
+                into.insert(
+                    &id,
+                    Err(format!("{id} was not fetched: a credential may name at most {MAX_FETCHES} key documents")),
+                );
+            }
             Ok(Some((id, url))) => {
+                fetched += 1;
                 let accept = "application/did+ld+json, application/did+json, application/ld+json, application/json";
                 let document = fetch_limited(&url, policy, "the key document", accept).await.and_then(|bytes| {
                     serde_json::from_slice::<Value>(&bytes)
@@ -436,6 +448,14 @@ pub async fn verify_gathered(
     let mut lists = GatheredStatusLists::default();
     if let Some(app) = app {
         own_status_lists(app, &urls, &mut lists).await;
+    }
+    // As for keys: at most so many lists are fetched.
+    let elsewhere: Vec<&String> = urls.iter().filter(|url| !lists.contains(url)).collect();
+    for url in elsewhere.iter().skip(MAX_FETCHES) {
+        lists.insert(
+            url,
+            Err(format!("the status list {url} was not fetched: a credential may name at most {MAX_FETCHES}")),
+        );
     }
     fetch_status_lists(&urls, policy, &mut lists).await;
     let mut methods = verification_methods(input);
@@ -583,6 +603,14 @@ mod tests {
         let unsupported = keys.resolve(&methods[2]).unwrap_err().to_string();
         assert!(unsupported.contains("did:example"), "{unsupported}");
         assert!(policy.allows_host("other.example") && !policy.allows_host("denied.example"));
+        // Beyond the limit nothing more is asked.
+        let many: Vec<String> = (0..=MAX_FETCHES).map(|i| format!("did:web:h{i}.invalid#k")).collect();
+        let mut keys = GatheredKeys::default();
+        fetch_key_documents(&many, &FetchPolicy::default(), &mut keys).await;
+        let last = keys.resolve(&many[MAX_FETCHES]).unwrap_err().to_string();
+        assert!(last.contains("at most 8 key documents"), "{last}");
+        let first = keys.resolve(&many[0]).unwrap_err().to_string();
+        assert!(first.contains("not an allowed host"), "{first}");
         assert!(!FetchPolicy::default().allows_host("other.example"));
     }
 
