@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, reason = "tests: a panic is the failure report")]
 
 use crate::common::Backend;
-use crate::helpers::{BRIN, Reply, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{BRIN, Reply, TestApp, award, microcredential, spawn_app, spawn_app_with};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -178,7 +178,31 @@ async fn a_did_web_issuers_credential_verifies_with_its_own_did_document(backend
     assert_eq!(issuer["outcome"], "passed", "{report:#}");
 }
 
+/// Markup in what an SIS or administrator sent ends up in the credential,
+/// signed; the page shows it as text, and the credential is still valid.
+async fn markup_in_a_credential_is_shown_as_text(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    let mut definition = microcredential();
+    definition["name"] = json!("</title><script>alert(1)</script>");
+    definition["description"] = json!("\"><img src=x onerror=alert(2)>");
+    definition["learning_outcomes"] = json!(["<svg onload=alert(3)>"]);
+    definition["quality_assurance"]["name"] = json!("<a href=javascript:alert(4)>QA</a>");
+    app.post_achievement(&definition).await.expect(201);
+    let mut record = award("page-hostile");
+    record["learner"]["given_name"] = json!("<script>alert(5)</script>");
+    let issued = app.post_award(&record).await.expect(201);
+    let html = page(&app, issued["credential_id"].as_str().unwrap(), None, "").await.text();
+    assert_eq!(verdict(&html).0, "valid", "{html}");
+    assert_eq!(html.matches("<script").count(), 1, "only the page's own script: {html}");
+    for injected in ["<img src=x", "<svg", "<a href=javascript", "onerror=alert(2)>"] {
+        assert!(!html.contains(injected), "{injected}: {html}");
+    }
+    assert!(html.contains("&lt;script&gt;alert(5)&lt;/script&gt;"), "{html}");
+    assert!(html.contains("&lt;/title&gt;&lt;script&gt;alert(1)"), "{html}");
+}
+
 crate::backend_tests!(
+    markup_in_a_credential_is_shown_as_text,
     a_valid_credential_says_valid_in_english_and_dutch,
     revoked_suspended_and_replaced_credentials_say_so_with_the_reason,
     a_did_web_issuers_credential_verifies_with_its_own_did_document,
