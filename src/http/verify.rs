@@ -25,7 +25,24 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 pub(super) fn endpoints() -> Vec<Endpoint> {
-    vec![(Method::GET, "/verify", web::to(form)), (Method::POST, "/verify", web::to(verify))]
+    vec![
+        (Method::GET, "/verify", web::to(form)),
+        (Method::POST, "/verify", web::to(verify)),
+        (Method::OPTIONS, "/verify", web::to(preflight)),
+    ]
+}
+
+/// The CORS preflight: a web page on any origin may post JSON (the
+/// answer's `Access-Control-Allow-Origin: *` is added for every public path).
+async fn preflight() -> HttpResponse {
+    HttpResponse::NoContent()
+        .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST")))
+        .insert_header((
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("Content-Type, Accept, Accept-Language"),
+        ))
+        .insert_header((header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400")))
+        .finish()
 }
 
 // ---------------------------------------------------------------------------

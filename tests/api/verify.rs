@@ -68,6 +68,19 @@ async fn any_credential_is_verified_as_json_or_jwt_and_garbage_is_refused(backen
         let reply = post(&app, "text/plain", "application/json", garbage).await;
         reply.expect_error(422, "validation_failed");
     }
+    // A page on another origin may post JSON: the preflight allows it.
+    let preflight = app
+        .send(
+            app.request(Method::OPTIONS, "/verify", None)
+                .header("origin", "https://wallet.example")
+                .header("access-control-request-method", "POST")
+                .header("access-control-request-headers", "content-type"),
+        )
+        .await;
+    assert_eq!(preflight.status, 204);
+    assert_eq!(preflight.header("access-control-allow-origin"), Some("*"));
+    assert!(preflight.header("access-control-allow-methods").unwrap().contains("POST"));
+    assert!(preflight.header("access-control-allow-headers").unwrap().to_ascii_lowercase().contains("content-type"));
     let reply = post(&app, "application/xml", "application/json", "<x/>").await;
     reply.expect_error(415, "unsupported_media_type");
     // Baked images are recognised as such (reading them is coming).
