@@ -466,8 +466,9 @@ fn verdict_box(shown: &Shown, lang: Lang) -> String {
     )
 }
 
-/// The individual checks, in a collapsible details section.
-fn checks_section(report: &Report, lang: Lang) -> String {
+/// The individual checks, in a collapsible details section (open when
+/// something is wrong, so the reader sees what).
+fn checks_section(report: &Report, lang: Lang, open: bool) -> String {
     let label = |kind: CheckKind| match kind {
         CheckKind::Format => lang.t("Format", "Formaat"),
         CheckKind::Context => lang.t("Vocabulary (JSON-LD context)", "Woordenschat (JSON-LD-context)"),
@@ -504,7 +505,7 @@ fn checks_section(report: &Report, lang: Lang) -> String {
         warnings = format!("<h3>{}</h3><ul>{items}</ul>", lang.t("Notes", "Kanttekeningen"));
     }
     format!(
-        r#"<section class="card" aria-labelledby="checks"><details><summary><h2 id="checks">{title}</h2></summary>
+        r#"<section class="card" aria-labelledby="checks"><details{open}><summary><h2 id="checks">{title}</h2></summary>
 <p class="muted">{intro}</p>
 <table><thead><tr><th scope="col">{check}</th><th scope="col">{result}</th><th scope="col">{details}</th></tr></thead><tbody>{rows}</tbody></table>{warnings}</details></section>"#,
         title = lang.t("How this was checked", "Hoe dit is gecontroleerd"),
@@ -515,6 +516,7 @@ fn checks_section(report: &Report, lang: Lang) -> String {
         check = lang.t("Check", "Controle"),
         result = lang.t("Result", "Uitkomst"),
         details = lang.t("Details", "Details"),
+        open = if open { " open" } else { "" },
     )
 }
 
@@ -865,7 +867,7 @@ pub fn credential_page(credential: &Value, report: &Report, status: &PageStatus,
         achievement = achievement_section(credential, lang),
         issuer = issuer_section(credential, lang),
         downloads = downloads_section(url, lang),
-        checks = checks_section(report, lang),
+        checks = checks_section(report, lang, shown != Shown::Valid),
     );
     let footer = lang.t(
         "Checked by zegel, the issuing service of this credential, when this page was loaded. Any Open Badges 3.0 verifier can check the downloads independently.",
@@ -971,7 +973,7 @@ pub fn verify_report_page(report: &Report, lang: Lang, action: &str) -> String {
         lang.t("Verification result", "Uitkomst van de controle"),
         verdict_box(&shown, lang),
         claimed,
-        checks_section(report, lang),
+        checks_section(report, lang, shown != Shown::Valid),
         verify_form(lang, action, "")
     );
     layout(lang, lang.t("Verification result", "Uitkomst van de controle"), "", action, &body, verify_footer(lang))
@@ -1059,6 +1061,7 @@ mod tests {
             r#"href="https://badges.example.edu/credentials/1.png" download"#,
             r#"readonly value="https://badges.example.edu/credentials/1""#,
             "Signature",
+            "<details><summary>",
         ] {
             assert!(page.contains(expected), "missing {expected:?}:\n{page}");
         }
@@ -1117,6 +1120,7 @@ mod tests {
         expired.credential = Some(Summary { valid_until: Some("2027-01-01T00:00:00Z".into()), ..Summary::default() });
         let page = credential_page(&credential(), &expired, &PageStatus::default(), Lang::En, URL);
         assert!(page.contains("Expired (1 January 2027)") && page.contains("verdict invalid"), "{page}");
+        assert!(page.contains("<details open>"), "what failed is shown: {page}");
         assert!(page.contains("outcome-failed") && page.contains("expired on 2027-01-01 00:00:00 UTC"), "{page}");
         let page = credential_page(&credential(), &expired, &PageStatus::default(), Lang::Nl, URL);
         assert!(page.contains("Verlopen (1 januari 2027)"), "{page}");
