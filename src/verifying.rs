@@ -436,12 +436,14 @@ pub async fn fetch_key_documents(methods: &[String], policy: &FetchPolicy, into:
 /// status lists as [`verify_with_status`] gathers them, and the keys of the
 /// credential and of its status lists from zegel's own DID document (when
 /// `app` is given) or fetched as `policy` allows. The verifier's key
-/// resolver is replaced by the gathered keys.
+/// resolver is replaced by the gathered keys. `options` are made once all is
+/// gathered: a "now" taken before could precede a status list zegel signed
+/// while gathering, which would then not be valid yet.
 pub async fn verify_gathered(
     app: Option<&App>,
     verifier: Verifier,
     input: &[u8],
-    options: &VerifyOptions,
+    options: impl FnOnce() -> VerifyOptions,
     policy: &FetchPolicy,
 ) -> Report {
     let urls = status_list_urls(input);
@@ -466,7 +468,8 @@ pub async fn verify_gathered(
     }
     let mut keys = app.map(own_keys).unwrap_or_default();
     fetch_key_documents(&methods, policy, &mut keys).await;
-    let mut report = verifier.with_resolver(Arc::new(keys)).with_status_lists(Arc::new(lists)).verify(input, options);
+    let options = options();
+    let mut report = verifier.with_resolver(Arc::new(keys)).with_status_lists(Arc::new(lists)).verify(input, &options);
     if let Some(app) = app {
         add_recorded_reason(app, &mut report).await;
     }
@@ -478,8 +481,8 @@ pub async fn verify_gathered(
 /// status lists from the database (an unchecked status is "could not check").
 pub async fn verify_own_credential(app: &App, document: &[u8]) -> Report {
     let verifier = Verifier::new(app.canonicalizer.clone(), app.schemas.clone());
-    let options = VerifyOptions { require_status: true, ..VerifyOptions::at(chrono::Utc::now()) };
-    verify_gathered(Some(app), verifier, document, &options, &FetchPolicy::default()).await
+    let options = || VerifyOptions { require_status: true, ..VerifyOptions::at(chrono::Utc::now()) };
+    verify_gathered(Some(app), verifier, document, options, &FetchPolicy::default()).await
 }
 
 #[cfg(test)]

@@ -369,8 +369,8 @@ async fn verify_input(app: &App, input: &[u8]) -> Report {
     let verifier = Verifier::new(app.canonicalizer.clone(), app.schemas.clone());
     // An unchecked status is a warning in the report, not "could not
     // check": as `zegel verify` does, and the 1EdTech validator.
-    let options = VerifyOptions::at(chrono::Utc::now());
-    verifying::verify_gathered(Some(app), verifier, input, &options, &policy).await
+    let options = || VerifyOptions::at(chrono::Utc::now());
+    verifying::verify_gathered(Some(app), verifier, input, options, &policy).await
 }
 
 #[cfg(test)]
