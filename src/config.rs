@@ -151,6 +151,25 @@ pub struct Settings {
     pub edubadges: Option<EdubadgesSettings>,
     pub push: PushSettings,
     pub status: StatusSettings,
+    pub verify: VerifySettings,
+}
+
+/// The public `POST /verify`: how often a client may call it, how much it
+/// may send, and whom zegel may ask for other issuers' keys and status lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifySettings {
+    /// Requests per minute per client address (a token bucket of that size).
+    pub rate_per_min: u32,
+    /// Largest request body accepted.
+    pub max_bytes: usize,
+    /// Hosts (lower case) whose DID documents, keys and status lists may be
+    /// fetched; `*`: any public host. Empty: nothing is fetched.
+    pub fetch_hosts: Vec<String>,
+    /// Hosts never fetched from.
+    pub deny_hosts: Vec<String>,
+    /// Also plain http and private, loopback and link-local addresses.
+    pub allow_local: bool,
+    pub fetch_timeout: std::time::Duration,
 }
 
 /// How credentials carry their status and how status lists are published.
@@ -285,6 +304,20 @@ impl Settings {
             suspension: boolean(&get, "ZEGEL_STATUS_SUSPENSION", true, &mut problems),
             publish_delay: seconds("ZEGEL_STATUS_PUBLISH_DELAY_SECS", 30, 1, 3600, &mut problems),
         };
+        let hosts = |name: &str| -> Vec<String> {
+            get(name)
+                .map(|list| list.split(',').map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()).collect())
+                .unwrap_or_default()
+        };
+        let verify = VerifySettings {
+            rate_per_min: u32::try_from(number(&get, "ZEGEL_VERIFY_RATE_PER_MIN", 60, 1, 1_000_000, &mut problems))
+                .unwrap_or(60),
+            max_bytes: number(&get, "ZEGEL_VERIFY_MAX_BYTES", 2 * 1024 * 1024, 1024, 64 * 1024 * 1024, &mut problems),
+            fetch_hosts: hosts("ZEGEL_VERIFY_FETCH_HOSTS"),
+            deny_hosts: hosts("ZEGEL_VERIFY_DENY_HOSTS"),
+            allow_local: boolean(&get, "ZEGEL_VERIFY_ALLOW_LOCAL", false, &mut problems),
+            fetch_timeout: seconds("ZEGEL_VERIFY_FETCH_TIMEOUT_SECS", 5, 1, 60, &mut problems),
+        };
         if let Some(edubadges) = &edubadges
             && push.lease <= edubadges.timeout
         {
@@ -314,6 +347,7 @@ impl Settings {
                 edubadges,
                 push,
                 status,
+                verify,
             })
         } else {
             Err(ConfigError(problems))

@@ -13,6 +13,7 @@ mod openapi;
 mod ops;
 pub mod page;
 mod public;
+mod verify;
 
 pub use error::ApiError;
 
@@ -43,6 +44,7 @@ fn endpoints() -> Vec<Endpoint> {
         credentials::endpoints(),
         audit::endpoints(),
         public::endpoints(),
+        verify::endpoints(),
         ops::endpoints(),
         openapi::endpoints(),
     ]
@@ -90,9 +92,12 @@ fn register(cfg: &mut web::ServiceConfig) {
 /// Starts serving `app` on `listener` (already bound, so tests can use port 0).
 pub fn serve(app: web::Data<App>, listener: TcpListener) -> std::io::Result<Server> {
     let workers = app.settings.workers;
+    // One limiter for all workers of this server.
+    let limiter = web::Data::new(verify::RateLimiter::new(app.settings.verify.rate_per_min));
     let server = HttpServer::new(move || {
         ActixApp::new()
             .app_data(app.clone())
+            .app_data(limiter.clone())
             .app_data(web::QueryConfig::default().error_handler(|e, _| {
                 let mut problems = crate::domain::microcredential::ValidationErrors::new();
                 problems.push("query", e.to_string());

@@ -143,11 +143,19 @@ async fn credential(app: web::Data<App>, req: HttpRequest, id: web::Path<String>
                 suspended: state.suspended_at.map(|at| (date(at), state.suspension_reason.clone())),
                 superseded_by: state.superseded_by.as_deref().map(|next| issuance::credential_url(&app, next)),
             };
-            // The notice changes with the status: revalidate each time.
-            response.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-cache")));
+            let report = crate::verifying::verify_own_credential(&app, stored.document.as_bytes()).await;
+            let lang = super::page::Lang::negotiate(
+                super::page::lang_query(req.query_string()),
+                req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()),
+            );
+            // The verdict changes with the status: revalidate each time.
+            response
+                .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
+                .insert_header((header::VARY, HeaderValue::from_static("Accept, Accept-Language")))
+                .insert_header((header::CONTENT_SECURITY_POLICY, super::page::content_security_policy()));
             response
                 .content_type("text/html; charset=utf-8")
-                .body(super::page::credential_page(&document, &url, &status))
+                .body(super::page::credential_page(&document, &report, &status, lang, &url))
         }
     })
 }

@@ -22,5 +22,7 @@ mod keys;
 mod lifecycle;
 mod openapi;
 mod ops;
+mod page;
 mod public;
 mod push;
+mod verify;

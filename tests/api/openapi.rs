@@ -182,8 +182,12 @@ impl Spec {
             let problems = self.violations(&format!("{header}/schema"), &json!(value));
             assert!(problems.is_empty(), "{what} with {name}: {value}: {problems:?}");
         }
+        // A response documented without content has no body (204).
+        let Some(content) = self.doc.pointer(&format!("{response}/content")).and_then(Value::as_object) else {
+            assert!(reply.body.is_empty(), "{what} with a body, documented without: {}", reply.text());
+            return;
+        };
         let media_type = reply.media_type();
-        let content = self.doc.pointer(&format!("{response}/content")).and_then(Value::as_object).unwrap();
         let key = content
             .keys()
             .find(|key| base_media_type(key) == media_type)
@@ -451,8 +455,13 @@ async fn every_documented_public_resource_answers_as_documented(backend: Backend
     let public: Vec<_> = spec.operations().into_iter().filter(|(_, path)| !path.starts_with("/api/")).collect();
     assert!(public.len() >= 14, "{public:?}");
     for (name, path) in public {
-        assert_eq!(name, "GET", "{path}: public resources are read-only");
         assert_eq!(spec.operation(&name, &path)["security"], json!([]), "{path} needs no token");
+        // Public resources are read-only, but for verifying what is sent
+        // (which changes nothing; its statuses are provoked below).
+        if matches!((name.as_str(), path.as_str()), ("POST" | "OPTIONS", "/verify")) {
+            continue;
+        }
+        assert_eq!(name, "GET", "{path}: public resources are read-only");
         let target = issued.path(&path);
         let reply = app.get(&target).await;
         assert_eq!(reply.status, 200, "GET {target}: {}", reply.text());
@@ -675,6 +684,19 @@ async fn every_documented_status_is_answered_as_documented(backend: Backend) {
                 ),
                 (422, app.request(Method::GET, &format!("{path}?since=yesterday&limit=0"), Some(&app.admin_token))),
             ],
+            ("POST", "/verify") => {
+                let verify = |content_type: &str, body: Vec<u8>| {
+                    app.request(Method::POST, &path, None).header("content-type", content_type).body(body)
+                };
+                let example = serde_json::to_vec(&spec.request_examples(&name, &path)[0].1).unwrap();
+                vec![
+                    (200, verify("application/json", example)),
+                    (413, verify("application/json", vec![b' '; 2 * 1024 * 1024 + 1])),
+                    (415, verify("application/xml", b"<credential/>".to_vec())),
+                    (422, verify("text/plain", b"not a credential".to_vec())),
+                ]
+            }
+            ("OPTIONS", "/verify") => vec![(204, request(None))],
             (_, path) if path.starts_with("/api/") => panic!("{name} {path}: say here how to provoke its statuses"),
             // Public resources: what exists, and what does not.
             _ => {
@@ -702,13 +724,32 @@ async fn every_documented_status_is_answered_as_documented(backend: Backend) {
                 probes.push((415, raw("text/plain", serde_json::to_vec(definition).unwrap())));
             }
         }
-        let provoked: BTreeSet<u16> = probes.iter().map(|(status, _)| *status).collect();
+        let mut provoked: BTreeSet<u16> = probes.iter().map(|(status, _)| *status).collect();
+        // The rate limit, last: once hit, it answers every request alike.
+        let limited = (name.as_str(), path.as_str()) == ("POST", "/verify");
+        if limited {
+            provoked.insert(429);
+        }
         let documented: BTreeSet<u16> =
             spec.statuses(&name, &path).into_iter().filter(|status| ![500, 503].contains(status)).collect();
         assert_eq!(provoked, documented, "{name} {path}: the statuses provoked here and the documented ones");
         for (status, probe) in probes {
             let reply = app.send(probe).await;
             assert_eq!(reply.status, status, "{name} {path}: {}", reply.text());
+            spec.check(&name, &path, &reply);
+        }
+        if limited {
+            let mut reply = None;
+            // The default allows 60 a minute: the 61st at the latest is refused.
+            for _ in 0..61 {
+                let answer = app.send(app.request(Method::POST, &path, None).body("not a credential")).await;
+                if answer.status != 422 {
+                    reply = Some(answer);
+                    break;
+                }
+            }
+            let reply = reply.expect("no 429 after 61 requests");
+            assert_eq!(reply.status, 429, "{name} {path}: {}", reply.text());
             spec.check(&name, &path, &reply);
         }
     }
