@@ -800,7 +800,10 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             };
             // Given lists (--status-list) stand; the rest are gathered.
             let report = if args.status_lists.is_empty() {
-                crate::verifying::verify_with_status(app.as_ref(), verifier, &input, &options, &policy).await
+                // "Now" after gathering: a list zegel signs while gathering must not be "not valid yet".
+                let at = args.at;
+                let options = move || VerifyOptions { now: at.unwrap_or_else(Utc::now), ..options };
+                crate::verifying::verify_with_status(app.as_ref(), verifier, &input, options, &policy).await
             } else {
                 verifier.verify(&input, &options)
             };

@@ -215,11 +215,12 @@ pub async fn own_status_lists(app: &App, urls: &[String], into: &mut GatheredSta
 /// Verifies `input` with the status lists it names: zegel's own (when `app`
 /// is given) from the database, others' as `policy` allows. For zegel's own
 /// credentials a revoked or suspended verdict carries the recorded reason.
+/// `options` are made once the lists are gathered (see [`verify_gathered`]).
 pub async fn verify_with_status(
     app: Option<&App>,
     verifier: Verifier,
     input: &[u8],
-    options: &VerifyOptions,
+    options: impl FnOnce() -> VerifyOptions,
     policy: &FetchPolicy,
 ) -> Report {
     let urls = status_list_urls(input);
@@ -228,7 +229,8 @@ pub async fn verify_with_status(
         own_status_lists(app, &urls, &mut lists).await;
     }
     fetch_status_lists(&urls, policy, &mut lists).await;
-    let mut report = verifier.with_status_lists(Arc::new(lists)).verify(input, options);
+    let options = options();
+    let mut report = verifier.with_status_lists(Arc::new(lists)).verify(input, &options);
     if let Some(app) = app {
         add_recorded_reason(app, &mut report).await;
     }
