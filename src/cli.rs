@@ -263,6 +263,10 @@ struct ImportArgs {
     /// Print one JSON object per row instead of the summary table.
     #[arg(long)]
     json: bool,
+    /// OOAPI documents: where a person's eppn is (also ZEGEL_OOAPI_EPPN):
+    /// code:<codeType> (default code:x-eppn) or studentnumber@<scope>.
+    #[arg(long, value_name = "RULE")]
+    eppn_rule: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -973,19 +977,63 @@ fn service_error(error: issuance::ServiceError) -> anyhow::Error {
     }
 }
 
-/// `zegel import FILE.csv`: reads and checks the whole file, then issues the
-/// valid rows in batches of 1,000 (as `POST /api/v1/awards/batch`).
+/// One row of an import, before issuing: where it is, its record id, and
+/// what it asks.
+struct ImportRow {
+    /// `line 4` (CSV) or `item 3` (OOAPI).
+    place: String,
+    record_id: String,
+    input: Result<crate::issuance::AwardRequest, Result<crate::domain::microcredential::ValidationErrors, String>>,
+}
+
+/// What became of one row: its place, record id, result and problems.
+type ImportOutcome = (String, String, &'static str, Vec<String>);
+
+/// `zegel import FILE`: reads and checks the whole file (CSV, or an OOAPI v5
+/// JSON document), then issues the valid rows in batches of 1,000 (as
+/// `POST /api/v1/awards/batch`).
 fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
-    use crate::intake::{self, csv};
+    use crate::intake::{self, csv, ooapi};
     let bytes = std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
-    let file = match csv::read(&bytes, args.achievement.as_deref()) {
-        Ok(file) => file,
-        Err(problems) => {
-            eprintln!("{} cannot be imported; nothing was issued:", args.file.display());
-            for (place, problem) in problems {
-                eprintln!("  {place}: {problem}");
+    let is_json = bytes.trim_ascii_start().first() == Some(&b'{');
+    let (rows, csv_file) = if is_json {
+        let rule = match args.eppn_rule.clone().or_else(|| std::env::var("ZEGEL_OOAPI_EPPN").ok()) {
+            Some(text) => ooapi::EppnRule::parse(&text).map_err(anyhow::Error::msg)?,
+            None => ooapi::EppnRule::default(),
+        };
+        match ooapi::read(&bytes, &rule) {
+            Ok(items) => {
+                let rows = items
+                    .into_iter()
+                    .map(|item| ImportRow {
+                        place: format!("item {}", item.index),
+                        record_id: item.association_id,
+                        input: match item.outcome {
+                            ooapi::ItemOutcome::Award(request) => Ok(request),
+                            ooapi::ItemOutcome::Refused(problems) => Err(Ok(problems)),
+                            ooapi::ItemOutcome::Skipped(why) => Err(Err(why)),
+                        },
+                    })
+                    .collect::<Vec<_>>();
+                (rows, None)
             }
-            return Ok(ExitCode::FAILURE);
+            Err(problems) => return refuse_file(&args.file, problems),
+        }
+    } else {
+        match csv::read(&bytes, args.achievement.as_deref()) {
+            Ok(file) => {
+                let rows = file
+                    .rows
+                    .iter()
+                    .map(|row| ImportRow {
+                        place: format!("line {}", row.line),
+                        record_id: row.record_id.clone(),
+                        input: row.request.clone().map_err(Ok),
+                    })
+                    .collect::<Vec<_>>();
+                (rows, Some(file))
+            }
+            Err(problems) => return refuse_file(&args.file, problems),
         }
     };
     let settings = Settings::from_env()?;
@@ -994,88 +1042,107 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
         let (app, _keys) = App::build(settings).await.context("cannot open zegel (database, signing keys)")?;
         let app = Arc::new(app);
         let client = import_client(&app, args.client.as_deref()).await?;
-        let total = file.rows.len();
+        let total = rows.len();
         let started = std::time::Instant::now();
-        // (line, record id, result, problems)
-        let mut outcomes: Vec<(usize, String, &'static str, Vec<String>)> = Vec::with_capacity(total);
+        let mut outcomes: Vec<Option<ImportOutcome>> = vec![None; total];
         let mut done = 0;
-        for chunk in file.rows.chunks(intake::MAX_BATCH) {
+        for (chunk_start, chunk) in rows.chunks(intake::MAX_BATCH).enumerate().map(|(i, c)| (i * intake::MAX_BATCH, c))
+        {
             let mut requests = Vec::new();
-            let mut lines = Vec::new();
-            for row in chunk {
-                match &row.request {
+            let mut positions = Vec::new();
+            for (offset, row) in chunk.iter().enumerate() {
+                let at = chunk_start + offset;
+                let outcome = |result, problems| Some((row.place.clone(), row.record_id.clone(), result, problems));
+                match &row.input {
                     Ok(request) => {
                         requests.push(request.clone());
-                        lines.push((row.line, row.record_id.clone()));
+                        positions.push(at);
                     }
-                    Err(problems) => {
-                        outcomes.push((row.line, row.record_id.clone(), "refused", problem_lines(problems)))
-                    }
+                    Err(Ok(problems)) => outcomes[at] = outcome("refused", problem_lines(problems)),
+                    Err(Err(why)) => outcomes[at] = outcome("skipped", vec![why.clone()]),
                 }
             }
             if args.dry_run {
-                for ((line, record_id), request) in lines.into_iter().zip(requests) {
+                for (at, request) in positions.into_iter().zip(requests) {
                     let (result, problems) = intake::check(&app, request).await?;
-                    outcomes.push((line, record_id, result, problems.map(|p| problem_lines(&p)).unwrap_or_default()));
+                    let row = &rows[at];
+                    let problems = problems.map(|p| problem_lines(&p)).unwrap_or_default();
+                    outcomes[at] = Some((row.place.clone(), row.record_id.clone(), result, problems));
                 }
             } else {
                 let view =
                     intake::issue_batch(app.clone(), &client, requests).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-                for ((line, record_id), item) in lines.into_iter().zip(view.results) {
+                for (at, item) in positions.into_iter().zip(view.results) {
+                    let row = &rows[at];
                     let problems = item
                         .problems
                         .unwrap_or_default()
                         .iter()
                         .map(|p| format!("{}: {}", p.field, p.message))
                         .collect();
-                    outcomes.push((line, record_id, item.result, problems));
+                    outcomes[at] = Some((row.place.clone(), row.record_id.clone(), item.result, problems));
                 }
             }
             done += chunk.len();
             if !args.json {
                 let rate = done as f64 / started.elapsed().as_secs_f64().max(0.001);
                 let left = (total - done) as f64 / rate.max(0.001);
-                eprint!(
-                    "\r{} {done}/{total} rows ({rate:.0} rows/s, {left:.0} s left)   ",
-                    if args.dry_run { "checked" } else { "imported" }
-                );
+                let verb = if args.dry_run { "checked" } else { "imported" };
+                eprint!("\r{verb} {done}/{total} rows ({rate:.0} rows/s, {left:.0} s left)   ");
             }
         }
         if !args.json {
             eprintln!();
         }
-        outcomes.sort_by_key(|(line, ..)| *line);
+        let outcomes: Vec<ImportOutcome> = outcomes.into_iter().flatten().collect();
         if let Some(path) = &args.results {
-            write_results(path, &file, &outcomes)?;
+            write_results(path, csv_file.as_ref(), &outcomes)?;
         }
-        let mut out = std::io::stdout().lock();
-        if args.json {
-            for (line, record_id, result, problems) in &outcomes {
-                let row =
-                    serde_json::json!({"line": line, "record_id": record_id, "result": result, "problems": problems});
-                writeln!(out, "{row}")?;
-            }
-        } else {
-            let count = |what: &str| outcomes.iter().filter(|(_, _, r, _)| *r == what).count();
-            let (created, existing, refused) = if args.dry_run {
-                (count("would_create"), count("existing"), count("refused"))
-            } else {
-                (count("created"), count("existing"), count("refused"))
-            };
-            writeln!(out, "{}", if args.dry_run { "dry run: nothing was issued" } else { "import done" })?;
-            writeln!(out, "  {:<22} {created:>8}", if args.dry_run { "would be created" } else { "created" })?;
-            writeln!(out, "  {:<22} {existing:>8}", "existing (imported before)")?;
-            writeln!(out, "  {:<22} {refused:>8}", "refused")?;
-            writeln!(out, "  {:<22} {total:>8}   in {:.1} s", "rows", started.elapsed().as_secs_f64())?;
-            for (line, record_id, result, problems) in outcomes.iter().filter(|(_, _, r, _)| *r == "refused") {
-                let _ = result;
-                writeln!(out, "  line {line} ({record_id}): {}", problems.join("; "))?;
-            }
-        }
+        print_import_summary(&args, &outcomes, total, started.elapsed())?;
         app.store.close().await;
         let refused = outcomes.iter().any(|(_, _, r, _)| *r == "refused");
         Ok(if refused { ExitCode::FAILURE } else { ExitCode::SUCCESS })
     })
+}
+
+/// A file that cannot be imported: every reason, nothing issued.
+fn refuse_file(file: &Path, problems: Vec<(String, String)>) -> anyhow::Result<ExitCode> {
+    eprintln!("{} cannot be imported; nothing was issued:", file.display());
+    for (place, problem) in problems {
+        eprintln!("  {place}: {problem}");
+    }
+    Ok(ExitCode::FAILURE)
+}
+
+fn print_import_summary(
+    args: &ImportArgs,
+    outcomes: &[ImportOutcome],
+    total: usize,
+    took: std::time::Duration,
+) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        for (place, record_id, result, problems) in outcomes {
+            let row =
+                serde_json::json!({"place": place, "record_id": record_id, "result": result, "problems": problems});
+            writeln!(out, "{row}")?;
+        }
+        return Ok(());
+    }
+    let count = |what: &str| outcomes.iter().filter(|(_, _, r, _)| *r == what).count();
+    let created = if args.dry_run { count("would_create") } else { count("created") };
+    writeln!(out, "{}", if args.dry_run { "dry run: nothing was issued" } else { "import done" })?;
+    writeln!(out, "  {:<26} {created:>8}", if args.dry_run { "would be created" } else { "created" })?;
+    writeln!(out, "  {:<26} {:>8}", "existing (imported before)", count("existing"))?;
+    if count("skipped") > 0 {
+        writeln!(out, "  {:<26} {:>8}", "skipped (not an award)", count("skipped"))?;
+    }
+    writeln!(out, "  {:<26} {:>8}", "refused", count("refused"))?;
+    writeln!(out, "  {:<26} {total:>8}   in {:.1} s", "rows", took.as_secs_f64())?;
+    for (place, record_id, _, problems) in outcomes.iter().filter(|(_, _, r, _)| *r == "refused") {
+        writeln!(out, "  {place} ({record_id}): {}", problems.join("; "))?;
+    }
+    Ok(())
 }
 
 fn problem_lines(problems: &crate::domain::microcredential::ValidationErrors) -> Vec<String> {
@@ -1102,24 +1169,26 @@ async fn import_client(app: &App, id: Option<&str>) -> anyhow::Result<crate::sto
     Ok(made.client)
 }
 
-/// The file's rows with a `result` column (and the problems), formula-like
-/// cells neutralised so that a spreadsheet shows them as text.
+/// The file's rows with `result` and `problems` columns (for an OOAPI
+/// document: its association ids), formula-like cells neutralised so that a
+/// spreadsheet shows them as text.
 fn write_results(
     path: &Path,
-    file: &crate::intake::csv::CsvFile,
-    outcomes: &[(usize, String, &'static str, Vec<String>)],
+    file: Option<&crate::intake::csv::CsvFile>,
+    outcomes: &[ImportOutcome],
 ) -> anyhow::Result<()> {
     use crate::intake::csv::neutralise;
-    let mut writer = ::csv::WriterBuilder::new().delimiter(file.delimiter).from_path(path)?;
-    let mut header: Vec<String> = file.header.clone();
+    let delimiter = file.map_or(b',', |f| f.delimiter);
+    let mut writer = ::csv::WriterBuilder::new().delimiter(delimiter).from_path(path)?;
+    let mut header: Vec<String> = file.map_or_else(|| vec!["record_id".to_owned()], |f| f.header.clone());
     header.extend(["result".to_owned(), "problems".to_owned()]);
     writer.write_record(&header)?;
-    let by_line: std::collections::HashMap<usize, &(usize, String, &'static str, Vec<String>)> =
-        outcomes.iter().map(|o| (o.0, o)).collect();
-    for row in &file.rows {
-        let mut cells: Vec<String> = row.cells.iter().map(|c| neutralise(c)).collect();
-        let (result, problems) = by_line.get(&row.line).map_or(("", String::new()), |o| (o.2, o.3.join("; ")));
-        cells.extend([result.to_owned(), neutralise(&problems)]);
+    for (i, (_, record_id, result, problems)) in outcomes.iter().enumerate() {
+        let mut cells: Vec<String> = match file {
+            Some(file) => file.rows[i].cells.iter().map(|c| neutralise(c)).collect(),
+            None => vec![neutralise(record_id)],
+        };
+        cells.extend([(*result).to_owned(), neutralise(&problems.join("; "))]);
         writer.write_record(&cells)?;
     }
     writer.flush()?;

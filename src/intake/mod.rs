@@ -10,6 +10,7 @@
 //! store's group commit writes many per transaction.
 
 pub mod csv;
+pub mod ooapi;
 
 use crate::app::App;
 use crate::domain::microcredential::{FieldError, ValidationErrors};

@@ -195,10 +195,52 @@ async fn the_cli_imports_a_csv_file(backend: Backend) {
     app.find_award("x").await.expect_error(404, "not_found");
 }
 
+/// `zegel import page.json`: an OOAPI v5 page of course results; only
+/// completed and passed results are awarded, the rest skipped with the reason.
+async fn the_cli_imports_an_ooapi_page(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    app.define_microcredential().await;
+    let association = |id: &str, state: &str, pass: &str, n: u32| {
+        json!({"associationId": id, "associationType": "courseOfferingAssociation", "role": "student",
+          "state": "associated",
+          "result": {"state": state, "pass": pass, "score": "7", "resultDate": "2026-06-30",
+                     "studyLoad": {"studyLoadUnit": "ects", "value": 5}},
+          "person": {"personId": format!("p{n}"), "primaryCode": {"codeType": "studentNumber", "code": format!("{n}")},
+                     "givenName": "Sam", "surname": "Vries", "displayName": "Sam Vries", "affiliations": ["student"],
+                     "mail": format!("s{n}@student.uni.example.nl"), "activeEnrollment": true},
+          "offering": {"offeringId": "o1", "offeringType": "course",
+                       "primaryCode": {"codeType": "offeringCode", "code": "MC-DATA-26"}}})
+    };
+    let page = json!({"pageSize": 10, "pageNumber": 1, "hasPreviousPage": false, "hasNextPage": false, "totalPages": 1,
+        "items": [association("a-1", "completed", "passed", 1), association("a-2", "completed", "failed", 2),
+                  association("a-3", "completed", "passed", 3), association("a-4", "in progress", "unknown", 4)]});
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("page.json");
+    std::fs::write(&file, page.to_string()).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_zegel"))
+        .args(["import", file.to_str().unwrap(), "--eppn-rule", "studentnumber@uni.example.nl"])
+        .env_clear()
+        .envs(base_env(&app.keys_dir()))
+        .env("DATABASE_URL", &app.db.url)
+        .env("ZEGEL_PUBLIC_URL", &app.address)
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    assert!(text.contains("created                           2"), "{text}");
+    assert!(text.contains("skipped (not an award)            2"), "{text}");
+    let award = app.find_award("a-3").await.expect(200);
+    assert_eq!(award["achievement_version"], 1);
+    app.find_award("a-2").await.expect_error(404, "not_found");
+    let (awards_stored, _) = app.assert_consistent().await;
+    assert_eq!(awards_stored, 2);
+}
+
 crate::backend_tests!(
     each_record_is_answered_and_refused_ones_change_nothing,
     posting_a_batch_again_creates_nothing_new,
     concurrent_copies_of_a_batch_make_each_award_once,
     a_malformed_batch_is_refused_whole,
     the_cli_imports_a_csv_file,
+    the_cli_imports_an_ooapi_page,
 );
