@@ -1009,7 +1009,7 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
                         place: format!("item {}", item.index),
                         record_id: item.association_id,
                         input: match item.outcome {
-                            ooapi::ItemOutcome::Award(request) => Ok(request),
+                            ooapi::ItemOutcome::Award(request) => Ok(*request),
                             ooapi::ItemOutcome::Refused(problems) => Err(Ok(problems)),
                             ooapi::ItemOutcome::Skipped(why) => Err(Err(why)),
                         },

@@ -58,7 +58,7 @@ pub struct OoapiItem {
 #[derive(Debug, Clone)]
 pub enum ItemOutcome {
     /// A completed, passed course result: an award to make.
-    Award(AwardRequest),
+    Award(Box<AwardRequest>),
     /// Not an award, and not a mistake: why.
     Skipped(String),
     /// Meant as an award but unusable: every problem.
@@ -169,7 +169,7 @@ fn read_item(index: usize, item: &Value, rule: &EppnRule) -> OoapiItem {
         },
         shape_problems: ValidationErrors::new(),
     };
-    OoapiItem { index, association_id, outcome: ItemOutcome::Award(request) }
+    OoapiItem { index, association_id, outcome: ItemOutcome::Award(Box::new(request)) }
 }
 
 #[cfg(test)]
