@@ -32,6 +32,8 @@ pub struct App {
     status: SlotBuffer,
     /// This instance's published status lists.
     status_lists: StatusPublisher,
+    /// Verification reports of zegel's own credentials, for their pages.
+    own_reports: OwnReports,
 }
 
 impl std::fmt::Debug for App {
@@ -60,6 +62,7 @@ impl App {
             metrics: Arc::new(Metrics::new()),
             public_url,
             status_lists: StatusPublisher::default(),
+            own_reports: OwnReports::default(),
         };
         Ok((app, keys))
     }
@@ -88,10 +91,60 @@ impl App {
     /// publish delay). All of them: there are few, and re-signing one is cheap.
     pub fn status_lists_changed(&self) {
         self.status_lists.invalidate_all();
+        self.own_reports.clear();
+    }
+
+    /// The verification report of one of zegel's own stored credentials
+    /// (see `verifying::verify_own_credential`), kept for a few seconds: the
+    /// signed bytes never change, and a status change made here clears it,
+    /// so a page view costs a verification at most every few seconds per
+    /// credential instead of one per view. Never older than the publish delay.
+    pub async fn own_report(&self, credential_id: &str, document: &[u8]) -> crate::verification::Report {
+        let keep = self.settings.status.publish_delay.min(OWN_REPORT_TTL);
+        if let Some(report) = self.own_reports.get(credential_id, keep) {
+            return report;
+        }
+        let report = crate::verifying::verify_own_credential(self, document).await;
+        self.own_reports.put(credential_id, report.clone());
+        report
     }
 
     /// `<public URL><path>`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.settings.public_url)
+    }
+}
+
+/// How long a page may show a verification report before verifying again.
+const OWN_REPORT_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The most reports kept (a crawler walking every credential must not
+/// grow memory without bound: beyond this the cache starts afresh).
+const OWN_REPORTS_MAX: usize = 10_000;
+
+#[derive(Debug, Default)]
+struct OwnReports {
+    reports: std::sync::Mutex<std::collections::HashMap<String, (crate::verification::Report, std::time::Instant)>>,
+}
+
+impl OwnReports {
+    fn get(&self, id: &str, keep: std::time::Duration) -> Option<crate::verification::Report> {
+        let reports = self.reports.lock().ok()?;
+        reports.get(id).filter(|(_, at)| at.elapsed() < keep).map(|(report, _)| report.clone())
+    }
+
+    fn put(&self, id: &str, report: crate::verification::Report) {
+        if let Ok(mut reports) = self.reports.lock() {
+            if reports.len() >= OWN_REPORTS_MAX {
+                reports.clear();
+            }
+            reports.insert(id.to_owned(), (report, std::time::Instant::now()));
+        }
+    }
+
+    fn clear(&self) {
+        if let Ok(mut reports) = self.reports.lock() {
+            reports.clear();
+        }
     }
 }

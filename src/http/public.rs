@@ -143,7 +143,7 @@ async fn credential(app: web::Data<App>, req: HttpRequest, id: web::Path<String>
                 suspended: state.suspended_at.map(|at| (date(at), state.suspension_reason.clone())),
                 superseded_by: state.superseded_by.as_deref().map(|next| issuance::credential_url(&app, next)),
             };
-            let report = crate::verifying::verify_own_credential(&app, stored.document.as_bytes()).await;
+            let report = app.own_report(&id, stored.document.as_bytes()).await;
             let lang = super::page::Lang::negotiate(
                 super::page::lang_query(req.query_string()),
                 req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()),
