@@ -9,6 +9,8 @@
 
 pub mod app;
 pub mod audit;
+pub mod badge_image;
+pub mod baking;
 pub mod cli;
 pub mod config;
 pub mod credential;
