@@ -41,6 +41,30 @@ pub fn baked(kind: ImageKind, credential: &Value, embedded: Embedded<'_>) -> Res
     }
 }
 
+/// A file name for the badge of `credential` (id `credential_id`): the
+/// achievement's name in lower-case ASCII letters and digits joined by
+/// dashes (at most 48 characters; "badge" when none are left), the first
+/// eight characters of the id, and the extension. Safe in a quoted
+/// `Content-Disposition` parameter as it is.
+pub fn file_name(credential: &Value, credential_id: &str, kind: ImageKind) -> String {
+    let name = Face::of(credential).name;
+    let mut slug = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+        if slug.len() >= 48 {
+            break;
+        }
+    }
+    let slug = slug.trim_end_matches('-');
+    let slug = if slug.is_empty() { "badge" } else { slug };
+    let id: String = credential_id.chars().filter(char::is_ascii_alphanumeric).take(8).collect();
+    format!("{slug}-{id}.{}", kind.extension())
+}
+
 // ---------------------------------------------------------------------------
 // The achievement's own image
 // ---------------------------------------------------------------------------

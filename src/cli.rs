@@ -47,8 +47,8 @@ enum Command {
     /// reissue issued ones (singly or for a whole achievement version).
     #[command(subcommand, alias = "credential")]
     Credentials(CredentialCommand),
-    /// Verify a credential (JSON with an embedded proof, or a compact VC-JWT)
-    /// and print a JSON verdict. Exit code 0 = valid, 1 = invalid, 2 = could not check.
+    /// Verify a credential (JSON with an embedded proof, a compact VC-JWT, or
+    /// a baked PNG or SVG badge) and print a JSON verdict. Exit code 0 = valid, 1 = invalid, 2 = could not check.
     Verify(VerifyArgs),
     /// Run the service (configured by environment variables; see docs/configuration.md).
     Serve,
@@ -323,7 +323,7 @@ struct SignArgs {
 
 #[derive(Debug, Args)]
 struct VerifyArgs {
-    /// The credential: a file, or - for stdin.
+    /// The credential (or a badge image it is baked into): a file, or - for stdin.
     input: String,
     /// Use a local copy of a status list credential: URL=FILE (repeatable).
     #[arg(long = "status-list", value_name = "URL=FILE")]
@@ -765,6 +765,17 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         Err(e) => {
             eprintln!("error: {e:#}");
             return Ok(ExitCode::from(2));
+        }
+    };
+    // A baked badge (PNG or SVG): the credential in it. An image without
+    // one is malformed input, reported as such.
+    let input = match crate::baking::ImageKind::sniff(&input).map(|_| crate::baking::extract(&input)) {
+        None => input,
+        Some(Ok(extracted)) => extracted.credential.into_bytes(),
+        Some(Err(e)) => {
+            let report = crate::verification::Report::unreadable(&e.to_string());
+            writeln!(std::io::stdout().lock(), "{}", report.to_json_pretty())?;
+            return Ok(ExitCode::from(u8::try_from(report.verdict.exit_code()).unwrap_or(2)));
         }
     };
     let mut lists = StaticStatusLists::new();

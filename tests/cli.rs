@@ -232,6 +232,31 @@ fn verify_exits_0_when_valid_1_when_invalid_and_2_when_it_cannot_check() {
 }
 
 #[test]
+fn verify_reads_the_credential_baked_into_a_png_or_svg_badge() {
+    let at = ["--at", "2026-11-23T12:00:00Z"];
+    for (image, format) in [
+        ("simple-json.png", "json-ld"),
+        ("simple-json.svg", "json-ld"),
+        ("simple-jwt.png", "vc-jwt"),
+        ("simple-jwt.svg", "vc-jwt"),
+    ] {
+        let output = zegel(&[&["verify", &fixture(&format!("valid/{image}"))][..], &at].concat());
+        let report = stdout_json(&output);
+        assert_eq!(output.status.code(), Some(0), "{image}: {report:#}");
+        assert_eq!((&report["verdict"], &report["format"]), (&"valid".into(), &format.into()), "{image}");
+    }
+    // From stdin too; an image that carries no credential is malformed input.
+    let svg = std::fs::read(fixture("valid/simple-json.svg")).unwrap();
+    let output = zegel_with_stdin(&[&["verify", "-"][..], &at].concat(), Some(&svg));
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stdout));
+    let output = zegel_with_stdin(&["verify", "-"], Some(b"<svg xmlns='http://www.w3.org/2000/svg'/>"));
+    assert_eq!(output.status.code(), Some(1));
+    let report = stdout_json(&output);
+    assert_eq!(report["code"], "malformed");
+    assert!(report["reason"].as_str().unwrap().contains("carries no Open Badges 3.0 credential"), "{report:#}");
+}
+
+#[test]
 fn verify_reads_status_lists_given_on_the_command_line() {
     let credential = fixture("valid/bitstring-credential-status-revoked.json");
     let value: Value = serde_json::from_slice(&std::fs::read(&credential).unwrap()).unwrap();

@@ -57,6 +57,46 @@ fn every_json_credential_in_valid_is_accepted_offline() {
     }
 }
 
+/// The baked examples (issue 6): the credential comes out of each image as
+/// the validator reads it, verifies, and baking it in again gives the same
+/// bytes (the chunk is laid out as the spec says).
+#[test]
+fn the_baked_examples_carry_credentials_that_verify() {
+    use zegel::baking::{self, ImageKind};
+    let mut jsons = Vec::new();
+    for (name, kind, jwt) in [
+        ("simple-json.png", ImageKind::Png, false),
+        ("simple-json.svg", ImageKind::Svg, false),
+        ("simple-jwt.png", ImageKind::Png, true),
+        ("simple-jwt.svg", ImageKind::Svg, true),
+    ] {
+        let image = fixture(&format!("valid/{name}"));
+        let extracted = baking::extract(&image).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!((extracted.image, extracted.is_jwt()), (kind, jwt), "{name}");
+        let report = verifier().verify(extracted.credential.as_bytes(), &VerifyOptions::at(now()));
+        assert_eq!(report.verdict, Verdict::Valid, "{name}: {}", report.to_json_pretty());
+        assert_eq!(outcome(&report, CheckKind::Proof), Outcome::Passed, "{name}");
+        if !jwt {
+            jsons.push(serde_json::from_str::<Value>(&extracted.credential).unwrap());
+        }
+        if kind == ImageKind::Png {
+            assert_eq!(baking::bake_png(&image, extracted.embedded()).unwrap(), image, "{name} baked again");
+        } else {
+            let again = baking::bake_svg(std::str::from_utf8(&image).unwrap(), extracted.embedded()).unwrap();
+            assert_eq!(baking::extract(again.as_bytes()).unwrap(), extracted, "{name} baked again");
+        }
+    }
+    // The JSON in the PNG and in the SVG is the same credential.
+    assert_eq!(jsons[0], jsons[1]);
+    let jwt = baking::extract(&fixture("valid/simple-jwt.png")).unwrap().credential;
+    assert_eq!(jwt, String::from_utf8(fixture("valid/simple-jwt.extracted-from-png.jwt")).unwrap().trim());
+    // Tampering with the credential in the SVG (no checksum there) breaks the proof.
+    let svg = String::from_utf8(fixture("valid/simple-json.svg")).unwrap().replace("Teamwork", "Tearnwork");
+    let tampered = baking::extract(svg.as_bytes()).unwrap();
+    let report = verifier().verify(tampered.credential.as_bytes(), &VerifyOptions::at(now()));
+    assert!(matches!(report.verdict, Verdict::Invalid { code: InvalidCode::Proof, .. }), "{}", report.to_json_pretty());
+}
+
 #[test]
 fn an_unreachable_status_list_is_a_warning_unless_status_is_required() {
     let report = verify("valid/complete.json");

@@ -155,3 +155,13 @@ fn data_uris_are_read_as_rfc_2397_says() {
     assert_eq!(data_uri("https://example.edu/x.png"), None);
     assert_eq!(data_uri("data:no-comma"), None);
 }
+
+#[test]
+fn the_file_name_is_the_achievement_in_plain_ascii() {
+    let id = "99d25c58-522b-4c54-ae38-68ec0d7c811c";
+    assert_eq!(file_name(&micro(), id, ImageKind::Png), "data-literacy-for-professionals-99d25c58.png");
+    let hostile = credential(json!({"name": "\"; filename*=UTF-8''evil.exe\r\nX: é"}));
+    assert_eq!(file_name(&hostile, id, ImageKind::Svg), "filename-utf-8-evil-exe-x-99d25c58.svg");
+    assert_eq!(file_name(&credential(json!({"name": "日本語"})), "", ImageKind::Svg), "badge-.svg");
+    assert!(file_name(&credential(json!({"name": "a ".repeat(100)})), id, ImageKind::Png).len() <= 48 + 14);
+}

@@ -6,6 +6,8 @@
 use super::Endpoint;
 use super::error::ApiError;
 use crate::app::App;
+use crate::badge_image;
+use crate::baking::{Embedded, ImageKind};
 use crate::credential::contexts;
 use crate::issuance;
 use crate::storage::StorageError;
@@ -114,12 +116,17 @@ fn media_range(item: &str) -> Option<(String, f32)> {
 
 async fn credential(app: web::Data<App>, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let (id, suffix) = match id.rsplit_once('.') {
-        Some((id, suffix @ ("json" | "jwt"))) => (id.to_owned(), Some(suffix)),
+        Some((id, suffix @ ("json" | "jwt" | "png" | "svg"))) => (id.to_owned(), Some(suffix)),
         _ => (id.into_inner(), None),
     };
     // Unknown and malformed ids get the same answer.
     if uuid::Uuid::parse_str(&id).is_err() {
         return Err(ApiError::NotFound("credential"));
+    }
+    match suffix {
+        Some("png") => return baked_badge(&app, &req, &id, ImageKind::Png).await,
+        Some("svg") => return baked_badge(&app, &req, &id, ImageKind::Svg).await,
+        _ => {}
     }
     let stored = app.store.credential(&id).await?.ok_or(ApiError::NotFound("credential"))?;
     let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok());
@@ -158,6 +165,44 @@ async fn credential(app: web::Data<App>, req: HttpRequest, id: web::Path<String>
                 .body(super::page::credential_page(&document, &report, &status, lang, &url))
         }
     })
+}
+
+/// What an SVG may do when opened on its own: show itself (inline styles,
+/// embedded `data:` images), never run script or load anything.
+const IMAGE_POLICY: &str = "default-src 'none'; img-src data:; style-src 'unsafe-inline'";
+
+/// The credential baked into its badge image (`/credentials/{id}.png`,
+/// `.svg`): JSON-LD, or with `?format=jwt` the VC-JWT. Served whatever the
+/// credential's status (a verifier reads that from the status list), and
+/// cached like the credential itself: the signed bytes never change.
+async fn baked_badge(app: &App, req: &HttpRequest, id: &str, kind: ImageKind) -> Result<HttpResponse, ApiError> {
+    let jwt = match web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+        .ok()
+        .and_then(|query| query.get("format").cloned())
+        .as_deref()
+    {
+        None | Some("json") => false,
+        Some("jwt") => true,
+        Some(_) => {
+            let mut problems = crate::domain::microcredential::ValidationErrors::new();
+            problems.push("format", "must be json (the JSON-LD credential, the default) or jwt (the VC-JWT)");
+            return Err(ApiError::Invalid(problems));
+        }
+    };
+    let stored = app.store.credential(id).await?.ok_or(ApiError::NotFound("credential"))?;
+    let document: Value = serde_json::from_str(&stored.document).map_err(|e| ApiError::Internal(e.into()))?;
+    let embedded = if jwt { Embedded::Jwt(&stored.jwt) } else { Embedded::Json(&stored.document) };
+    let image = badge_image::baked(kind, &document, embedded).map_err(|e| ApiError::Internal(e.into()))?;
+    let file_name = badge_image::file_name(&document, id, kind);
+    let mut response = HttpResponse::Ok();
+    response
+        .content_type(kind.media_type())
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")))
+        .insert_header((header::CONTENT_DISPOSITION, format!("inline; filename=\"{file_name}\"")));
+    if kind == ImageKind::Svg {
+        response.insert_header((header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(IMAGE_POLICY)));
+    }
+    Ok(response.body(image))
 }
 
 async fn did_document(app: web::Data<App>) -> HttpResponse {

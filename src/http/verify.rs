@@ -1,6 +1,5 @@
 //! `/verify`: anyone may check any Open Badges 3.0 credential, pasted or
-//! uploaded as JSON or a compact VC-JWT (baked images once zegel reads
-//! them). `GET` is a form; `POST` answers the report as JSON, or as a page
+//! uploaded as JSON, a compact VC-JWT or a baked PNG or SVG badge. `GET` is a form; `POST` answers the report as JSON, or as a page
 //! for browsers and form posts. Public, so rate-limited per client address.
 //!
 //! Everything the verifier needs from outside is gathered first
@@ -12,8 +11,9 @@ use super::Endpoint;
 use super::error::ApiError;
 use super::page::{self, Lang};
 use crate::app::App;
+use crate::baking::{self, ImageKind};
 use crate::domain::microcredential::ValidationErrors;
-use crate::verification::{Check, CheckKind, InvalidCode, Report, Verifier, VerifyOptions};
+use crate::verification::{Report, Verifier, VerifyOptions};
 use crate::verifying::{self, FetchPolicy};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
@@ -98,37 +98,17 @@ impl RateLimiter {
 // Reading the input
 // ---------------------------------------------------------------------------
 
-/// What was sent, told apart by its first bytes (not by what the client
-/// claims it is).
-#[derive(Debug, PartialEq, Eq)]
-enum Input {
-    /// JSON or a compact JWT: what the verifier reads.
-    Credential(Vec<u8>),
-    /// A baked PNG or SVG badge image, carrying a credential.
-    Image { kind: &'static str, bytes: Vec<u8> },
-}
-
-fn detect(bytes: Vec<u8>) -> Input {
-    let trimmed = bytes.trim_ascii_start();
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Input::Image { kind: "PNG", bytes }
-    } else if trimmed.starts_with(b"<") {
-        // <?xml …?> or <svg …>: nothing else zegel reads starts with "<".
-        Input::Image { kind: "SVG", bytes }
-    } else {
-        Input::Credential(bytes)
+/// The credential (JSON or JWT) in what was sent, told apart by its first
+/// bytes (not by what the client claims it is): a baked PNG or SVG badge
+/// gives the credential baked into it; anything else is taken as it is
+/// (the verifier says what is wrong with it).
+fn credential_bytes(bytes: Vec<u8>) -> Result<Vec<u8>, ApiError> {
+    if ImageKind::sniff(&bytes).is_none() {
+        return Ok(bytes);
     }
-}
-
-/// The credential (JSON or JWT) in what was sent. A baked image is where
-/// zegel will read the credential out of the image (`baking::extract`);
-/// until it can, it says so.
-fn credential_bytes(input: Input) -> Result<Vec<u8>, ApiError> {
-    match input {
-        Input::Credential(bytes) => Ok(bytes),
-        Input::Image { kind, .. } => Err(ApiError::UnsupportedInput(format!(
-            "this is a {kind} image: reading credentials baked into images is coming; send the credential's JSON or VC-JWT for now"
-        ))),
+    match baking::extract(&bytes) {
+        Ok(extracted) => Ok(extracted.credential.into_bytes()),
+        Err(e) => Err(invalid("credential", &e.to_string())),
     }
 }
 
@@ -313,7 +293,7 @@ async fn verify(
     let form = matches!(mime.as_str(), "multipart/form-data" | "application/x-www-form-urlencoded");
     let as_html = wants_html(&req, form);
     let body = read_body(&req, payload, app.settings.verify.max_bytes).await?;
-    let input = submitted(&mime, &parameters, body).and_then(|bytes| credential_bytes(detect(bytes)));
+    let input = submitted(&mime, &parameters, body).and_then(credential_bytes);
     let input = match input {
         Ok(input) => input,
         Err(e) if as_html && matches!(e, ApiError::Invalid(_) | ApiError::UnsupportedInput(_)) => {
@@ -343,8 +323,7 @@ async fn verify(
 
 /// A report for input that never reached the verifier, for the page.
 fn malformed_report(reason: &str) -> Report {
-    let check = Check::failed(CheckKind::Format, InvalidCode::Malformed, reason);
-    Report::conclude(None, None, vec![check], Vec::new())
+    Report::unreadable(reason)
 }
 
 /// The path of `/verify` under the public URL, for links and the form: a
@@ -396,13 +375,20 @@ mod tests {
     }
 
     #[test]
-    fn images_are_told_apart_from_credentials_by_their_bytes() {
-        assert!(matches!(detect(b"\x89PNG\r\n\x1a\nrest".to_vec()), Input::Image { kind: "PNG", .. }));
-        assert!(matches!(detect(b"  <?xml version=\"1.0\"?><svg/>".to_vec()), Input::Image { kind: "SVG", .. }));
-        assert_eq!(detect(b"{\"a\":1}".to_vec()), Input::Credential(b"{\"a\":1}".to_vec()));
-        assert_eq!(detect(b"eyJ.eyJ.sig".to_vec()), Input::Credential(b"eyJ.eyJ.sig".to_vec()));
-        let refused = credential_bytes(detect(b"<svg/>".to_vec())).unwrap_err();
-        assert!(refused.to_string().contains("coming"), "{refused}");
+    fn baked_images_give_their_credential_and_the_rest_is_taken_as_it_is() {
+        let jws = "eyJhbGciOiJFZERTQSJ9.eyJpc3MiOiJ4In0.c2ln";
+        let svg = baking::bake_svg("<svg/>", baking::Embedded::Jwt(jws)).unwrap();
+        assert_eq!(credential_bytes(svg.into_bytes()).unwrap(), jws.as_bytes());
+        let png = baking::bake_png(crate::badge_image::default_png(), baking::Embedded::Json("{\"a\": 1}")).unwrap();
+        assert_eq!(credential_bytes(png).unwrap(), b"{\"a\": 1}");
+        for raw in [&b"{\"a\":1}"[..], b"eyJ.eyJ.sig", b"hello"] {
+            assert_eq!(credential_bytes(raw.to_vec()).unwrap(), raw);
+        }
+        // An image without a credential: the request is wrong, and says why.
+        for image in [&b"  <?xml version=\"1.0\"?><svg/>"[..], crate::badge_image::default_png(), b"<html></html>"] {
+            let refused = credential_bytes(image.to_vec()).unwrap_err();
+            assert!(matches!(refused, ApiError::Invalid(_)), "{refused}");
+        }
     }
 
     #[test]

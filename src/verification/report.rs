@@ -174,6 +174,12 @@ impl Report {
         Self { verdict, format, credential, checks, warnings }
     }
 
+    /// The report on input that never reached the verifier (an image that
+    /// carries no credential, a form without one): malformed, saying why.
+    pub fn unreadable(reason: &str) -> Self {
+        Self::conclude(None, None, vec![Check::failed(CheckKind::Format, InvalidCode::Malformed, reason)], Vec::new())
+    }
+
     pub fn check(&self, kind: CheckKind) -> Option<&Check> {
         self.checks.iter().find(|c| c.check == kind)
     }

@@ -15,6 +15,7 @@ mod achievements;
 mod audit;
 mod auth;
 mod awards;
+mod baked;
 mod batch;
 mod concurrency;
 mod crash;

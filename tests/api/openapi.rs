@@ -331,7 +331,7 @@ fn the_document_is_well_formed() {
 /// The router's routes (`zegel::http::routes()`, the table it is built
 /// from) against the documented operations: each route is documented under
 /// its own pattern, and each documented operation is served by a route (the
-/// `.json`/`.jwt` forms of `/credentials/{id}` by that route).
+/// `.json`/`.jwt`/`.png`/`.svg` forms of `/credentials/{id}` by that route).
 #[test]
 fn the_documented_operations_are_the_routers_routes() {
     let spec = Spec::from_source();
@@ -697,6 +697,12 @@ async fn every_documented_status_is_answered_as_documented(backend: Backend) {
                 ]
             }
             ("OPTIONS", "/verify") => vec![(204, request(None))],
+            ("GET", "/credentials/{id}.png" | "/credentials/{id}.svg") => vec![
+                (200, request(None)),
+                (200, app.request(Method::GET, &format!("{target}?format=jwt"), None)),
+                (404, app.request(Method::GET, &fill(&path, &[("id", unknown)]), None)),
+                (422, app.request(Method::GET, &format!("{target}?format=xml"), None)),
+            ],
             (_, path) if path.starts_with("/api/") => panic!("{name} {path}: say here how to provoke its statuses"),
             // Public resources: what exists, and what does not.
             _ => {
