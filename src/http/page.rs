@@ -889,7 +889,7 @@ fn verify_footer(lang: Lang) -> &'static str {
 // ---------------------------------------------------------------------------
 
 /// The form of `/verify`: paste a credential or a compact JWT, or upload a
-/// file (JSON, JWT; baked images once zegel reads them).
+/// file (JSON, JWT, or a baked PNG or SVG badge).
 fn verify_form(lang: Lang, action: &str, pasted: &str) -> String {
     format!(
         r#"<section class="card" aria-labelledby="verify-form"><h2 id="verify-form">{title}</h2>
@@ -908,7 +908,10 @@ fn verify_form(lang: Lang, action: &str, pasted: &str) -> String {
             "Plak een Open Badges 3.0-credential (JSON) of een VC-JWT"
         ),
         pasted = escape(pasted),
-        upload = lang.t("or choose a file", "of kies een bestand"),
+        upload = lang.t(
+            "or choose a file: the credential, or a badge image (PNG or SVG) it is baked into",
+            "of kies een bestand: het credential, of een badge-afbeelding (PNG of SVG) waarin het zit"
+        ),
         submit = lang.t("Check", "Controleren"),
     )
 }

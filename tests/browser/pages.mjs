@@ -2,7 +2,8 @@
 // protocol, via playwright-core; no browser is downloaded). Starts `zegel serve` itself on a free
 // loopback port with a temporary SQLite database and key, issues credentials over the API, and
 // checks what a person sees: the verdict of a valid, a revoked and an expired credential, that a
-// hostile credential's fields stay text, and the upload flow of /verify. Screenshots of every
+// hostile credential's fields stay text, the badge image and the baked-badge downloads, and the
+// upload flow of /verify (a credential and a baked PNG or SVG badge). Screenshots of every
 // page state are saved (the run's artifacts).
 //
 //   node tests/browser/pages.mjs            (from the repo root, after `cargo build`)
@@ -159,6 +160,23 @@ async function main() {
     expect('on a phone-sized screen the page does not scroll sideways', !overflow);
     await page.setViewportSize({width: 1280, height: 900});
 
+    // 1b. The badge image shows, and the baked badges the page offers download and verify.
+    await page.goto(valid.credential_url, {waitUntil: 'load'});
+    const badgeWidth = await page.locator('img[src$=".svg"]').first().evaluate(img => img.naturalWidth);
+    expect('the page shows the badge image (the baked SVG)', badgeWidth > 0, badgeWidth);
+    const downloads = {};
+    for(const extension of ['png', 'svg']) {
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.locator(`a[href$=".${extension}"][download]`).first().click()
+      ]);
+      downloads[extension] = join(dir, `badge.${extension}`);
+      await download.saveAs(downloads[extension]);
+      expect(`the .${extension} download is named after the achievement`,
+        download.suggestedFilename().startsWith('data-literacy-for-professionals-') &&
+        download.suggestedFilename().endsWith(`.${extension}`), download.suggestedFilename());
+    }
+
     // 2. A revoked credential, with the reason the issuer recorded.
     await page.goto(revoked.credential_url, {waitUntil: 'load'});
     await shot(page, '2-revoked');
@@ -181,6 +199,10 @@ async function main() {
     expect('an uploaded expired credential is reported expired', expired === 'expired', expired);
     const uploadedValid = await verifyPage(join(dir, 'valid.json'), '4-valid-upload').catch(e => `error: ${e}`);
     expect('an uploaded valid zegel credential is reported valid', uploadedValid === 'valid', uploadedValid);
+    for(const extension of ['png', 'svg']) {
+      const baked = await verifyPage(downloads[extension], `4-valid-upload-${extension}`).catch(e => `error: ${e}`);
+      expect(`an uploaded baked .${extension} badge is reported valid`, baked === 'valid', baked);
+    }
 
     // 5. A hostile credential: markup in every field a page shows stays text.
     const hostile = JSON.parse(readFileSync(join(FIXTURES, 'valid/simple.json'), 'utf8'));
