@@ -1,4 +1,4 @@
-//! Signing and verification throughput on one core (criterion), on a
+//! Signing, verification and baking throughput on one core (criterion), on a
 //! realistic 4.3 KB micro-credential (`tests/fixtures/microcredential-unsigned.json`).
 //! Numbers and the machine they were measured on: docs/performance.md.
 //!
@@ -12,6 +12,8 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::Value;
 use std::hint::black_box;
 use std::sync::Arc;
+use zegel::badge_image;
+use zegel::baking::{self, Embedded, ImageKind};
 use zegel::credential::contexts;
 use zegel::credential::schema::Schemas;
 use zegel::signing::data_integrity::{self, ProofOptions, ProofPlacement};
@@ -135,6 +137,28 @@ fn bench(c: &mut Criterion) {
     group.bench_function("canonicalize_uncached", |b| {
         b.iter(|| black_box(canon.canonicalize_direct(&bytes[next()], false).unwrap()))
     });
+    group.finish();
+
+    // Baked badges (`/credentials/{id}.png`, `.svg`): the drawn picture with
+    // the signed credential baked in, and reading it back out.
+    let texts: Vec<String> = signed.iter().map(|s| String::from_utf8(s.clone()).unwrap()).collect();
+    let mut group = c.benchmark_group("baking");
+    group.throughput(Throughput::Elements(1));
+    for kind in [ImageKind::Png, ImageKind::Svg] {
+        let name = kind.extension();
+        group.bench_function(format!("bake_{name}"), |b| {
+            b.iter(|| {
+                let n = next();
+                black_box(badge_image::baked(kind, &parsed[n], Embedded::Json(&texts[n])).unwrap())
+            })
+        });
+        let baked: Vec<Vec<u8>> =
+            (0..VARIANTS).map(|n| badge_image::baked(kind, &parsed[n], Embedded::Json(&texts[n])).unwrap()).collect();
+        println!("baked {name} size: {} bytes", baked[0].len());
+        group.bench_function(format!("extract_{name}"), |b| {
+            b.iter(|| black_box(baking::extract(&baked[next()]).unwrap()))
+        });
+    }
     group.finish();
 }
 
