@@ -4,7 +4,9 @@
 //! validated award and microcredential types, [`credential`] builds OB 3.0
 //! documents, [`jsonld`] canonicalises them offline, [`signing`] creates
 //! `eddsa-rdfc-2022` proofs and VC-JWTs, [`status`] reads and writes
-//! Bitstring Status Lists, [`verification`] checks any OB 3.0 credential.
+//! Bitstring Status Lists, [`verification`] checks any OB 3.0 credential,
+//! [`baking`] puts credentials into PNG/SVG badges and gets them out, and
+//! [`badge_image`] draws the badge when an achievement has no picture.
 //! [`dev`] holds test doubles of the systems zegel talks to.
 
 pub mod app;
