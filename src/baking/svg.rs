@@ -238,7 +238,6 @@ impl<'a> Scanner<'a> {
                 }
                 Some(b'/') if bytes.get(after_space + 1) == Some(&b'>') => {
                     self.at = after_space + 2;
-                    attributes.shrink_to_fit();
                     return self.check(Tag { name, attributes, empty: true, span: start..self.at });
                 }
                 Some(_) if after_space == i => return Err(malformed(i, "no space before an attribute")),
