@@ -1,6 +1,7 @@
 //! `/verify`: anyone may check any Open Badges 3.0 credential, pasted or
-//! uploaded as JSON, a compact VC-JWT or a baked PNG or SVG badge. `GET` is a form; `POST` answers the report as JSON, or as a page
-//! for browsers and form posts. Public, so rate-limited per client address.
+//! uploaded as JSON, a compact VC-JWT or a baked PNG or SVG badge. `GET`
+//! is a form; `POST` answers the report as JSON, or as a page for browsers
+//! and form posts. Public, so rate-limited per client address.
 //!
 //! Everything the verifier needs from outside is gathered first
 //! (`verifying::verify_gathered`): zegel's own keys and status lists from
