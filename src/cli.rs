@@ -782,9 +782,9 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         verifier = verifier.with_resolver(Arc::new(resolver));
     }
     let options = VerifyOptions {
-        now: args.at.unwrap_or_else(Utc::now),
         require_status: args.require_status,
         require_open_badge: !args.any_credential,
+        ..VerifyOptions::at(args.at.unwrap_or_else(Utc::now))
     };
     let mut hosts: Vec<String> = args.status_hosts.iter().map(|h| h.trim().to_ascii_lowercase()).collect();
     if let Ok(listed) = std::env::var("ZEGEL_STATUS_FETCH_HOSTS") {

@@ -7,8 +7,8 @@
 use crate::app::App;
 use crate::status;
 use crate::verification::{
-    Binding, InvalidCode, KeyResolver, Report, ResolveError, ResolvedKey, StatusListSource, Verdict, Verifier,
-    VerifyOptions,
+    Binding, InvalidCode, KeyResolver, PresentationReport, Report, ResolveError, ResolvedKey, StatusListSource,
+    Verdict, Verifier, VerifyOptions,
 };
 use base64::Engine as _;
 use serde_json::Value;
@@ -367,6 +367,7 @@ pub fn key_from_document(
     let method = listed("verificationMethod")
         .into_iter()
         .chain(listed("assertionMethod").into_iter().filter(|m| m.is_object()))
+        .chain(listed("authentication").into_iter().filter(|m| m.is_object()))
         .find(|m| m.get("id").and_then(Value::as_str).map(absolute).as_deref() == Some(verification_method))
         .ok_or_else(|| {
             ResolveError::Invalid(format!("{controller} does not list the key {verification_method} (any more)"))
@@ -385,12 +386,17 @@ pub fn key_from_document(
         let id = m.as_str().or_else(|| m.get("id").and_then(Value::as_str));
         id.map(absolute).as_deref() == Some(verification_method)
     });
+    let authentication = listed("authentication").into_iter().any(|m| {
+        let id = m.as_str().or_else(|| m.get("id").and_then(Value::as_str));
+        id.map(absolute).as_deref() == Some(verification_method)
+    });
     Ok(ResolvedKey {
         verification_method: verification_method.to_owned(),
         controller: controller.to_owned(),
         key,
         binding: Binding::ControllerDocument,
         assertion_method,
+        authentication,
     })
 }
 
@@ -448,7 +454,63 @@ pub async fn verify_gathered(
     options: impl FnOnce() -> VerifyOptions,
     policy: &FetchPolicy,
 ) -> Report {
-    let urls = status_list_urls(input);
+    let (keys, lists) = gather(app, &[input], policy).await;
+    let options = options();
+    let mut report = verifier.with_resolver(Arc::new(keys)).with_status_lists(Arc::new(lists)).verify(input, &options);
+    if let Some(app) = app {
+        add_recorded_reason(app, &mut report).await;
+    }
+    report
+}
+
+/// Verifies a presentation (JSON) and the credentials it carries, with
+/// the keys of every proof and the status lists of every credential
+/// gathered first, as [`verify_gathered`] does for one credential.
+pub async fn verify_presentation_gathered(
+    app: &App,
+    verifier: Verifier,
+    input: &[u8],
+    options: impl FnOnce() -> VerifyOptions,
+    challenge: Option<&str>,
+    domain: Option<&str>,
+    policy: &FetchPolicy,
+) -> PresentationReport {
+    let credentials: Vec<Vec<u8>> = serde_json::from_slice::<Value>(input)
+        .ok()
+        .and_then(|presentation| match presentation.get("verifiableCredential") {
+            Some(Value::Array(items)) => {
+                Some(items.iter().filter(|c| c.is_object()).map(|c| c.to_string().into_bytes()).collect())
+            }
+            Some(single @ Value::Object(_)) => Some(vec![single.to_string().into_bytes()]),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let mut documents: Vec<&[u8]> = vec![input];
+    documents.extend(credentials.iter().map(Vec::as_slice));
+    let (keys, lists) = gather(Some(app), &documents, policy).await;
+    let options = options();
+    let mut report = verifier
+        .with_resolver(Arc::new(keys))
+        .with_status_lists(Arc::new(lists))
+        .verify_presentation(input, &options, challenge, domain);
+    for credential in &mut report.credentials {
+        add_recorded_reason(app, credential).await;
+    }
+    report
+}
+
+/// The keys and status lists `documents` (credentials, presentations) name:
+/// zegel's own from itself (when `app` is given), others' fetched as
+/// `policy` allows, at most [`MAX_FETCHES`] of each kind.
+async fn gather(app: Option<&App>, documents: &[&[u8]], policy: &FetchPolicy) -> (GatheredKeys, GatheredStatusLists) {
+    let mut urls: Vec<String> = Vec::new();
+    for document in documents {
+        for url in status_list_urls(document) {
+            if !urls.contains(&url) {
+                urls.push(url);
+            }
+        }
+    }
     let mut lists = GatheredStatusLists::default();
     if let Some(app) = app {
         own_status_lists(app, &urls, &mut lists).await;
@@ -462,7 +524,7 @@ pub async fn verify_gathered(
         );
     }
     fetch_status_lists(&urls, policy, &mut lists).await;
-    let mut methods = verification_methods(input);
+    let mut methods: Vec<String> = documents.iter().flat_map(|document| verification_methods(document)).collect();
     for url in &urls {
         if let Some(Ok(list)) = lists.lists.get(url) {
             methods.extend(verification_methods(list));
@@ -470,12 +532,7 @@ pub async fn verify_gathered(
     }
     let mut keys = app.map(own_keys).unwrap_or_default();
     fetch_key_documents(&methods, policy, &mut keys).await;
-    let options = options();
-    let mut report = verifier.with_resolver(Arc::new(keys)).with_status_lists(Arc::new(lists)).verify(input, &options);
-    if let Some(app) = app {
-        add_recorded_reason(app, &mut report).await;
-    }
-    report
+    (keys, lists)
 }
 
 /// Verifies one of zegel's own stored credentials as any verifier would,
