@@ -151,7 +151,8 @@ enum ClientsCommand {
         /// A name to recognise the client by, e.g. "Osiris production".
         #[arg(long)]
         name: String,
-        /// Comma-separated: awards:write, awards:read, admin (admin holds every scope).
+        /// Comma-separated: awards:write, awards:read, credentials:issue (VC-API issuing),
+        /// credentials:status (VC-API status updates), admin (admin holds every scope).
         #[arg(long)]
         scopes: String,
         /// Print the result as JSON.

@@ -6,7 +6,7 @@
 //! is well formed but does not verify (or cannot be checked).
 
 use crate::json::RawObject;
-use crate::verification::{CheckKind, Outcome, PresentationReport, Report, Verdict};
+use crate::verification::{CheckKind, InvalidCode, Outcome, PresentationReport, Report, Verdict};
 use base64::Engine as _;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -167,7 +167,7 @@ fn check_name(kind: CheckKind) -> &'static str {
 
 /// The structural checks: their failure means the document is not what
 /// the request says it is (400), not that it fails verification (422).
-const STRUCTURAL: &[CheckKind] = &[CheckKind::Format, CheckKind::Context, CheckKind::Type, CheckKind::Holder];
+const STRUCTURAL: &[CheckKind] = &[CheckKind::Format, CheckKind::Context, CheckKind::Type];
 
 impl VerificationResult {
     /// The result of a credential's (or a presentation's own) report.
@@ -233,8 +233,11 @@ impl VerificationResult {
         if self.verified {
             return 200;
         }
-        let structural =
-            self.report.checks.iter().any(|c| c.outcome == Outcome::Failed && STRUCTURAL.contains(&c.check));
+        let structural = self.report.checks.iter().any(|c| {
+            c.outcome == Outcome::Failed
+                && (STRUCTURAL.contains(&c.check)
+                    || (c.check == CheckKind::Holder && c.code == Some(InvalidCode::Malformed)))
+        });
         if structural { 400 } else { 422 }
     }
 }

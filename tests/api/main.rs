@@ -25,4 +25,5 @@ mod ops;
 mod page;
 mod public;
 mod push;
+mod vcapi;
 mod verify;
