@@ -8,13 +8,13 @@ use crate::app::App;
 use crate::status;
 use crate::verification::{
     Binding, InvalidCode, KeyResolver, PresentationReport, Report, ResolveError, ResolvedKey, StatusListSource,
-    Verdict, Verifier, VerifyOptions,
+    Verdict, VerifiedStatusList, Verifier, VerifyOptions,
 };
 use base64::Engine as _;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The status list URLs a credential (JSON, or a compact VC-JWT) names,
@@ -47,6 +47,8 @@ pub fn status_list_urls(input: &[u8]) -> Vec<String> {
 #[derive(Debug, Clone, Default)]
 pub struct GatheredStatusLists {
     lists: HashMap<String, Result<Vec<u8>, String>>,
+    /// zegel's own lists, verified once per published copy (see [`OwnLists`]).
+    verified: HashMap<String, VerifiedStatusList>,
 }
 
 impl GatheredStatusLists {
@@ -54,8 +56,13 @@ impl GatheredStatusLists {
         self.lists.insert(url.to_owned(), list);
     }
 
+    /// A list vouched for as verified (zegel's own).
+    pub fn insert_verified(&mut self, url: &str, list: VerifiedStatusList) {
+        self.verified.insert(url.to_owned(), list);
+    }
+
     pub fn contains(&self, url: &str) -> bool {
-        self.lists.contains_key(url)
+        self.lists.contains_key(url) || self.verified.contains_key(url)
     }
 }
 
@@ -65,6 +72,41 @@ impl StatusListSource for GatheredStatusLists {
             Some(found) => found.clone(),
             None => Err(format!("the status list {url} was not fetched (its host is not allow-listed)")),
         }
+    }
+
+    fn verified_list(&self, url: &str) -> Option<VerifiedStatusList> {
+        self.verified.get(url).cloned()
+    }
+}
+
+/// zegel's own status lists as verified: each published copy (the very
+/// `Arc` the publisher serves, re-made whenever the list changes or is
+/// signed anew) is verified once, as any verifier would verify it, and its
+/// bits are then read from here instead of being verified and inflated
+/// again for every credential that names the list.
+#[derive(Debug, Default)]
+pub struct OwnLists {
+    lists: Mutex<HashMap<i64, (Arc<String>, VerifiedStatusList)>>,
+}
+
+impl OwnLists {
+    /// The verified form of `document`, the published list `list_id`;
+    /// `None` when it does not verify (the verifier then says why).
+    fn get(&self, app: &App, list_id: i64, document: &Arc<String>) -> Option<VerifiedStatusList> {
+        if let Ok(lists) = self.lists.lock()
+            && let Some((copy, verified)) = lists.get(&list_id)
+            && Arc::ptr_eq(copy, document)
+        {
+            return Some(verified.clone());
+        }
+        let verifier =
+            Verifier::new(app.canonicalizer.clone(), app.schemas.clone()).with_resolver(Arc::new(own_keys(app)));
+        let verified =
+            VerifiedStatusList::verify(&verifier, document.as_bytes(), &VerifyOptions::at(chrono::Utc::now())).ok()?;
+        if let Ok(mut lists) = self.lists.lock() {
+            lists.insert(list_id, (document.clone(), verified.clone()));
+        }
+        Some(verified)
     }
 }
 
@@ -204,7 +246,13 @@ pub async fn own_status_lists(app: &App, urls: &[String], into: &mut GatheredSta
     for url in urls {
         let Some(id) = url.strip_prefix(&prefix).and_then(|n| n.parse::<i64>().ok()) else { continue };
         let list = match app.status_list_credential(id).await {
-            Ok(Some(list)) => Ok(list.document.as_bytes().to_vec()),
+            Ok(Some(list)) => {
+                if let Some(verified) = app.own_lists.get(app, id, &list.document) {
+                    into.insert_verified(url, verified);
+                    continue;
+                }
+                Ok(list.document.as_bytes().to_vec())
+            }
             Ok(None) => Err(format!("zegel has no status list {url}")),
             Err(e) => Err(format!("reading zegel's status list {url} failed: {e:#}")),
         };

@@ -34,6 +34,36 @@ const COMPACTABLE: &[&str] = &["type", "proof", "credentialSchema", "termsOfUse"
 /// Supplies status list credentials (their JSON bytes) by URL.
 pub trait StatusListSource: Send + Sync {
     fn status_list(&self, url: &str) -> Result<Vec<u8>, String>;
+
+    /// A list the source vouches for: verified by it already (zegel's own
+    /// lists, as it publishes them) and unchanged since. `None`: the
+    /// verifier verifies what [`Self::status_list`] gives.
+    fn verified_list(&self, _url: &str) -> Option<VerifiedStatusList> {
+        None
+    }
+}
+
+/// A status list credential that has been verified: its bits and its issuer.
+#[derive(Debug, Clone)]
+pub struct VerifiedStatusList {
+    pub list: Arc<StatusList>,
+    pub issuer: String,
+}
+
+impl VerifiedStatusList {
+    /// Verifies a status list credential (proof, dates, terms) with
+    /// `verifier` and reads it; why not, otherwise.
+    pub fn verify(verifier: &Verifier, bytes: &[u8], options: &VerifyOptions) -> Result<Self, String> {
+        let list_options = VerifyOptions { require_open_badge: false, require_status: false, ..options.clone() };
+        let report = verifier.verify_json(bytes.trim_ascii(), &list_options, false);
+        if report.verdict != Verdict::Valid {
+            return Err(format!("does not verify ({})", report.verdict));
+        }
+        let value: Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        let issuer = issuer_id(&value).ok_or("names no issuer")?;
+        let list = StatusList::from_credential(&value).map_err(|e| e.to_string())?;
+        Ok(Self { list: Arc::new(list), issuer })
+    }
 }
 
 /// Status lists given up front (files on the command line, tests).
@@ -929,21 +959,23 @@ impl Verifier {
         checks.push(check);
     }
 
-    /// A status list credential, verified like any credential.
-    fn fetch_list(&self, url: &str, credential: &Value, options: &VerifyOptions) -> Result<StatusList, String> {
+    /// A status list credential, verified like any credential (or by its
+    /// source already), issued by the credential's issuer.
+    fn fetch_list(&self, url: &str, credential: &Value, options: &VerifyOptions) -> Result<Arc<StatusList>, String> {
         let source =
             self.status_lists.as_ref().ok_or_else(|| format!("the status list {url} can only be fetched online"))?;
-        let bytes = source.status_list(url)?;
-        let list_options = VerifyOptions { require_open_badge: false, require_status: false, ..options.clone() };
-        let report = self.verify_json(bytes.trim_ascii(), &list_options, false);
-        if report.verdict != Verdict::Valid {
-            return Err(format!("the status list {url} does not verify ({})", report.verdict));
-        }
-        let value: Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
-        if issuer_id(&value) != issuer_id(credential) {
+        let verified = match source.verified_list(url) {
+            Some(verified) => verified,
+            None => {
+                let bytes = source.status_list(url)?;
+                VerifiedStatusList::verify(self, &bytes, options)
+                    .map_err(|why| format!("the status list {url} {why}"))?
+            }
+        };
+        if Some(&verified.issuer) != issuer_id(credential).as_ref() {
             return Err(format!("the status list {url} was issued by someone other than the credential's issuer"));
         }
-        StatusList::from_credential(&value).map_err(|e| e.to_string())
+        Ok(verified.list)
     }
 
     /// 1EdTech Revocation List: `{"revokedCredential": [{"id", "revoked"?, "revocationReason"?}]}`.
