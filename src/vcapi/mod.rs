@@ -52,6 +52,11 @@ pub async fn issue_credential(app: &App, client: &ClientRecord, body: &[u8]) -> 
     })?;
     let issued_at = issuance::now();
     let created = data_integrity::format_datetime(issued_at);
+    // JSON-LD safe mode before any status slot is taken, so that refused
+    // requests use none (the shape is memoised: signing checks it again cheaply).
+    let probe = issue::unsigned_document(&request, &[], &created)
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("preparing the credential: {e}")))?;
+    app.canonicalizer.canonicalize_unsecured(&probe).map_err(|e| refusal(DataIntegrityError::Canonicalization(e)))?;
     let purposes =
         if issue::takes_status_entries(&request) { request.options.status_purposes.clone() } else { Vec::new() };
     let mut slots: Vec<(StatusPurpose, StatusSlot)> = Vec::with_capacity(purposes.len());

@@ -378,6 +378,8 @@ async fn invalid_credentials_are_refused_naming_every_problem(backend: Backend) 
     app.send(raw("text/plain", "{}")).await.expect_error(415, "unsupported_media_type");
     app.assert_no_awards().await;
     assert!(app.db.store.vc_credentials("not a url").await.unwrap().is_empty());
+    // Refused before any status list position was taken.
+    assert_eq!(app.db.store.status_slots_in_use(1).await.unwrap(), 0);
 }
 
 async fn issuing_and_updating_status_need_their_scopes(backend: Backend) {
