@@ -3,8 +3,9 @@
 //!
 //! - it is served, with the app's public URL as its server;
 //! - its operations are the router's routes, and the other way round;
-//! - every documented /api/v1 operation is routed (401 without a token) and
-//!   wants the scope its `x-required-scope` names;
+//! - every documented operation that names an `x-required-scope` (all of
+//!   /api/v1, and the VC-API's issue and status update) is routed (401
+//!   without a token) and wants that scope; every other one is public;
 //! - every documented public resource answers, in each documented media type;
 //! - every answer seen here has a documented status, media type, required
 //!   headers and a body that matches the documented schema;
