@@ -1,7 +1,7 @@
 # Shared by the benchmark scripts: a release build of zegel on a fresh
 # SQLite database in $WORK, on a free loopback port. Source it, then call
 # start_server / define_achievement / stop_server.
-ZEGEL="$PWD/target/release/zegel"
+ZEGEL="${CARGO_TARGET_DIR:-$PWD/target}/release/zegel"
 WORK="$(mktemp -d)"
 SERVER_PID=""
 cleanup() {

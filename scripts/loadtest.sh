@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 SECONDS_PER_PHASE="${1:-20}"
 
 cargo build --release --quiet --bin zegel --example loadtest
-LOAD="$PWD/target/release/examples/loadtest"
+LOAD="${CARGO_TARGET_DIR:-$PWD/target}/release/examples/loadtest"
 source scripts/lib.sh
 start_server
 define_achievement

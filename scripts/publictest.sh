@@ -6,8 +6,13 @@
 #   1. the credential as JSON-LD (GET /credentials/{id}, Accept: application/ld+json);
 #   2. its status list (GET /status/{n});
 #   3. the credential page (GET /credentials/{id}, Accept: text/html);
-#   4. POST /credentials/verify with the credential (when the service has it).
-# Everything stops by itself. Usage: scripts/publictest.sh [seconds] [connections]
+#   4. POST /credentials/verify with the credential (the VC-API, public): each
+#      request a full verification (proof, schema, JSON-LD safe mode, its status
+#      lists from the service itself), answered 200 only when verified.
+# The verify rate limit (ZEGEL_VERIFY_RATE_PER_MIN, per client address) is set
+# to its maximum, so that it does not shape what is measured; phase 4 counts
+# any answer but 200 as Non-2xx. Everything stops by itself.
+# Usage: scripts/publictest.sh [seconds] [connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_PHASE="${1:-15}"
@@ -16,6 +21,9 @@ command -v wrk > /dev/null || { echo "wrk is missing: apt-get install wrk" >&2; 
 
 cargo build --release --quiet --bin zegel
 source scripts/lib.sh
+# The whole run comes from one client address: 1,000,000 a minute (the most
+# the setting takes) is over 16,000 a second, more than is measured here.
+export ZEGEL_VERIFY_RATE_PER_MIN=1000000
 start_server
 define_achievement
 
@@ -40,7 +48,7 @@ wrk -t 1 -c 8 -d 2s -H 'Accept: application/ld+json' "$CREDENTIAL_URL" > /dev/nu
 phase "1. GET the credential as JSON-LD, $CONNECTIONS connections, ${SECONDS_PER_PHASE}s" -H 'Accept: application/ld+json' "$CREDENTIAL_URL"
 phase "2. GET its status list" "$LIST_URL"
 phase "3. GET the credential page (HTML)" -H 'Accept: text/html' -H 'Accept-Language: nl' "$CREDENTIAL_URL"
-if [[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+if [[ "$(curl -s -o "$WORK/verified.json" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
         --data-binary "{\"verifiableCredential\": $(cat "$WORK/credential.json")}" "$URL/credentials/verify")" == 200 ]]; then
     python3 - "$WORK" <<'PY'
 import json, sys
@@ -51,7 +59,9 @@ open(f"{work}/verify.lua", "w").write(lua)
 PY
     phase "4. POST /credentials/verify" -s "$WORK/verify.lua" "$URL/credentials/verify"
 else
-    echo "4. POST /credentials/verify: not answered 200 by this build; skipped"
+    echo "4. POST /credentials/verify: the credential did not verify; not measured" >&2
+    cat "$WORK/verified.json" >&2
+    exit 1
 fi
 echo "5. server memory"
 grep -E 'VmHWM|VmRSS' "/proc/$SERVER_PID/status"

@@ -14,8 +14,8 @@ AWARDS="${1:-10000}"
 OUTAGE="${2:-60}"
 
 cargo build --release --quiet --bin zegel --example loadtest --example pushtest
-LOAD="$PWD/target/release/examples/loadtest"
-PUSH="$PWD/target/release/examples/pushtest"
+LOAD="${CARGO_TARGET_DIR:-$PWD/target}/release/examples/loadtest"
+PUSH="${CARGO_TARGET_DIR:-$PWD/target}/release/examples/pushtest"
 source scripts/lib.sh
 export ZEGEL_PUSH_WORKER=false
 start_server

@@ -34,6 +34,8 @@ pub struct App {
     status_lists: StatusPublisher,
     /// Verification reports of zegel's own credentials, for their pages.
     own_reports: OwnReports,
+    /// This instance's published status lists, verified (`verifying`).
+    pub(crate) own_lists: crate::verifying::OwnLists,
 }
 
 impl std::fmt::Debug for App {
@@ -63,6 +65,7 @@ impl App {
             public_url,
             status_lists: StatusPublisher::default(),
             own_reports: OwnReports::default(),
+            own_lists: crate::verifying::OwnLists::default(),
         };
         Ok((app, keys))
     }

@@ -151,7 +151,8 @@ enum ClientsCommand {
         /// A name to recognise the client by, e.g. "Osiris production".
         #[arg(long)]
         name: String,
-        /// Comma-separated: awards:write, awards:read, admin (admin holds every scope).
+        /// Comma-separated: awards:write, awards:read, credentials:issue (VC-API issuing),
+        /// credentials:status (VC-API status updates), admin (admin holds every scope).
         #[arg(long)]
         scopes: String,
         /// Print the result as JSON.
@@ -793,9 +794,9 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         verifier = verifier.with_resolver(Arc::new(resolver));
     }
     let options = VerifyOptions {
-        now: args.at.unwrap_or_else(Utc::now),
         require_status: args.require_status,
         require_open_badge: !args.any_credential,
+        ..VerifyOptions::at(args.at.unwrap_or_else(Utc::now))
     };
     let mut hosts: Vec<String> = args.status_hosts.iter().map(|h| h.trim().to_ascii_lowercase()).collect();
     if let Ok(listed) = std::env::var("ZEGEL_STATUS_FETCH_HOSTS") {

@@ -27,9 +27,16 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 /// The scopes a client can hold.
-pub const SCOPES: &[&str] = &[SCOPE_AWARDS_WRITE, SCOPE_AWARDS_READ, SCOPE_ADMIN];
+pub const SCOPES: &[&str] =
+    &[SCOPE_AWARDS_WRITE, SCOPE_AWARDS_READ, SCOPE_CREDENTIALS_ISSUE, SCOPE_CREDENTIALS_STATUS, SCOPE_ADMIN];
 pub const SCOPE_AWARDS_WRITE: &str = "awards:write";
 pub const SCOPE_AWARDS_READ: &str = "awards:read";
+/// Issue any (non-Open-Badge) verifiable credential through the VC-API
+/// (`POST /credentials/issue`).
+pub const SCOPE_CREDENTIALS_ISSUE: &str = "credentials:issue";
+/// Change the status of credentials issued through the VC-API
+/// (`POST /credentials/status`); zegel's own Open Badges need `admin`.
+pub const SCOPE_CREDENTIALS_STATUS: &str = "credentials:status";
 pub const SCOPE_ADMIN: &str = "admin";
 /// Prefix of every bearer token zegel issues (recognisable in secret scanners).
 pub const TOKEN_PREFIX: &str = "zgl_";
@@ -42,6 +49,9 @@ pub enum ServiceError {
     Invalid(ValidationErrors),
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The client lacks this scope for what it asked.
+    #[error("this needs the {0} scope")]
+    Forbidden(&'static str),
     /// The request clashes with what is stored (the message says how).
     #[error("{message}")]
     Conflict { message: String, problems: ValidationErrors },

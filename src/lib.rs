@@ -31,5 +31,6 @@ pub mod status;
 pub mod status_publisher;
 pub mod storage;
 pub mod telemetry;
+pub mod vcapi;
 pub mod verification;
 pub mod verifying;

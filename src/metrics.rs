@@ -55,6 +55,8 @@ pub struct Metrics {
     pub awards_issued: AtomicU64,
     pub awards_repeated: AtomicU64,
     pub awards_conflicting: AtomicU64,
+    /// Credentials issued through the VC-API (`POST /credentials/issue`).
+    pub vc_credentials_issued: AtomicU64,
     pub signing_duration: Histogram,
     pub storage_duration: Histogram,
     /// (endpoint, status code or transport failure) → count.
@@ -129,6 +131,11 @@ impl Metrics {
                 "zegel_awards_conflicting_total",
                 "Award requests refused: record id already used for other content.",
                 &self.awards_conflicting,
+            ),
+            (
+                "zegel_vc_credentials_issued_total",
+                "Credentials issued through the VC-API (POST /credentials/issue).",
+                &self.vc_credentials_issued,
             ),
         ] {
             let _ =

@@ -7,14 +7,14 @@
 use crate::app::App;
 use crate::status;
 use crate::verification::{
-    Binding, InvalidCode, KeyResolver, Report, ResolveError, ResolvedKey, StatusListSource, Verdict, Verifier,
-    VerifyOptions,
+    Binding, InvalidCode, KeyResolver, PresentationReport, Report, ResolveError, ResolvedKey, StatusListSource,
+    Verdict, VerifiedStatusList, Verifier, VerifyOptions,
 };
 use base64::Engine as _;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The status list URLs a credential (JSON, or a compact VC-JWT) names,
@@ -47,6 +47,8 @@ pub fn status_list_urls(input: &[u8]) -> Vec<String> {
 #[derive(Debug, Clone, Default)]
 pub struct GatheredStatusLists {
     lists: HashMap<String, Result<Vec<u8>, String>>,
+    /// zegel's own lists, verified once per published copy (see [`OwnLists`]).
+    verified: HashMap<String, VerifiedStatusList>,
 }
 
 impl GatheredStatusLists {
@@ -54,8 +56,13 @@ impl GatheredStatusLists {
         self.lists.insert(url.to_owned(), list);
     }
 
+    /// A list vouched for as verified (zegel's own).
+    pub fn insert_verified(&mut self, url: &str, list: VerifiedStatusList) {
+        self.verified.insert(url.to_owned(), list);
+    }
+
     pub fn contains(&self, url: &str) -> bool {
-        self.lists.contains_key(url)
+        self.lists.contains_key(url) || self.verified.contains_key(url)
     }
 }
 
@@ -65,6 +72,41 @@ impl StatusListSource for GatheredStatusLists {
             Some(found) => found.clone(),
             None => Err(format!("the status list {url} was not fetched (its host is not allow-listed)")),
         }
+    }
+
+    fn verified_list(&self, url: &str) -> Option<VerifiedStatusList> {
+        self.verified.get(url).cloned()
+    }
+}
+
+/// zegel's own status lists as verified: each published copy (the very
+/// `Arc` the publisher serves, re-made whenever the list changes or is
+/// signed anew) is verified once, as any verifier would verify it, and its
+/// bits are then read from here instead of being verified and inflated
+/// again for every credential that names the list.
+#[derive(Debug, Default)]
+pub struct OwnLists {
+    lists: Mutex<HashMap<i64, (Arc<String>, VerifiedStatusList)>>,
+}
+
+impl OwnLists {
+    /// The verified form of `document`, the published list `list_id`;
+    /// `None` when it does not verify (the verifier then says why).
+    fn get(&self, app: &App, list_id: i64, document: &Arc<String>) -> Option<VerifiedStatusList> {
+        if let Ok(lists) = self.lists.lock()
+            && let Some((copy, verified)) = lists.get(&list_id)
+            && Arc::ptr_eq(copy, document)
+        {
+            return Some(verified.clone());
+        }
+        let verifier =
+            Verifier::new(app.canonicalizer.clone(), app.schemas.clone()).with_resolver(Arc::new(own_keys(app)));
+        let verified =
+            VerifiedStatusList::verify(&verifier, document.as_bytes(), &VerifyOptions::at(chrono::Utc::now())).ok()?;
+        if let Ok(mut lists) = self.lists.lock() {
+            lists.insert(list_id, (document.clone(), verified.clone()));
+        }
+        Some(verified)
     }
 }
 
@@ -204,7 +246,13 @@ pub async fn own_status_lists(app: &App, urls: &[String], into: &mut GatheredSta
     for url in urls {
         let Some(id) = url.strip_prefix(&prefix).and_then(|n| n.parse::<i64>().ok()) else { continue };
         let list = match app.status_list_credential(id).await {
-            Ok(Some(list)) => Ok(list.document.as_bytes().to_vec()),
+            Ok(Some(list)) => {
+                if let Some(verified) = app.own_lists.get(app, id, &list.document) {
+                    into.insert_verified(url, verified);
+                    continue;
+                }
+                Ok(list.document.as_bytes().to_vec())
+            }
             Ok(None) => Err(format!("zegel has no status list {url}")),
             Err(e) => Err(format!("reading zegel's status list {url} failed: {e:#}")),
         };
@@ -367,6 +415,7 @@ pub fn key_from_document(
     let method = listed("verificationMethod")
         .into_iter()
         .chain(listed("assertionMethod").into_iter().filter(|m| m.is_object()))
+        .chain(listed("authentication").into_iter().filter(|m| m.is_object()))
         .find(|m| m.get("id").and_then(Value::as_str).map(absolute).as_deref() == Some(verification_method))
         .ok_or_else(|| {
             ResolveError::Invalid(format!("{controller} does not list the key {verification_method} (any more)"))
@@ -385,12 +434,17 @@ pub fn key_from_document(
         let id = m.as_str().or_else(|| m.get("id").and_then(Value::as_str));
         id.map(absolute).as_deref() == Some(verification_method)
     });
+    let authentication = listed("authentication").into_iter().any(|m| {
+        let id = m.as_str().or_else(|| m.get("id").and_then(Value::as_str));
+        id.map(absolute).as_deref() == Some(verification_method)
+    });
     Ok(ResolvedKey {
         verification_method: verification_method.to_owned(),
         controller: controller.to_owned(),
         key,
         binding: Binding::ControllerDocument,
         assertion_method,
+        authentication,
     })
 }
 
@@ -448,7 +502,63 @@ pub async fn verify_gathered(
     options: impl FnOnce() -> VerifyOptions,
     policy: &FetchPolicy,
 ) -> Report {
-    let urls = status_list_urls(input);
+    let (keys, lists) = gather(app, &[input], policy).await;
+    let options = options();
+    let mut report = verifier.with_resolver(Arc::new(keys)).with_status_lists(Arc::new(lists)).verify(input, &options);
+    if let Some(app) = app {
+        add_recorded_reason(app, &mut report).await;
+    }
+    report
+}
+
+/// Verifies a presentation (JSON) and the credentials it carries, with
+/// the keys of every proof and the status lists of every credential
+/// gathered first, as [`verify_gathered`] does for one credential.
+pub async fn verify_presentation_gathered(
+    app: &App,
+    verifier: Verifier,
+    input: &[u8],
+    options: impl FnOnce() -> VerifyOptions,
+    challenge: Option<&str>,
+    domain: Option<&str>,
+    policy: &FetchPolicy,
+) -> PresentationReport {
+    let credentials: Vec<Vec<u8>> = serde_json::from_slice::<Value>(input)
+        .ok()
+        .and_then(|presentation| match presentation.get("verifiableCredential") {
+            Some(Value::Array(items)) => {
+                Some(items.iter().filter(|c| c.is_object()).map(|c| c.to_string().into_bytes()).collect())
+            }
+            Some(single @ Value::Object(_)) => Some(vec![single.to_string().into_bytes()]),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let mut documents: Vec<&[u8]> = vec![input];
+    documents.extend(credentials.iter().map(Vec::as_slice));
+    let (keys, lists) = gather(Some(app), &documents, policy).await;
+    let options = options();
+    let mut report = verifier
+        .with_resolver(Arc::new(keys))
+        .with_status_lists(Arc::new(lists))
+        .verify_presentation(input, &options, challenge, domain);
+    for credential in &mut report.credentials {
+        add_recorded_reason(app, credential).await;
+    }
+    report
+}
+
+/// The keys and status lists `documents` (credentials, presentations) name:
+/// zegel's own from itself (when `app` is given), others' fetched as
+/// `policy` allows, at most [`MAX_FETCHES`] of each kind.
+async fn gather(app: Option<&App>, documents: &[&[u8]], policy: &FetchPolicy) -> (GatheredKeys, GatheredStatusLists) {
+    let mut urls: Vec<String> = Vec::new();
+    for document in documents {
+        for url in status_list_urls(document) {
+            if !urls.contains(&url) {
+                urls.push(url);
+            }
+        }
+    }
     let mut lists = GatheredStatusLists::default();
     if let Some(app) = app {
         own_status_lists(app, &urls, &mut lists).await;
@@ -462,7 +572,7 @@ pub async fn verify_gathered(
         );
     }
     fetch_status_lists(&urls, policy, &mut lists).await;
-    let mut methods = verification_methods(input);
+    let mut methods: Vec<String> = documents.iter().flat_map(|document| verification_methods(document)).collect();
     for url in &urls {
         if let Some(Ok(list)) = lists.lists.get(url) {
             methods.extend(verification_methods(list));
@@ -470,12 +580,7 @@ pub async fn verify_gathered(
     }
     let mut keys = app.map(own_keys).unwrap_or_default();
     fetch_key_documents(&methods, policy, &mut keys).await;
-    let options = options();
-    let mut report = verifier.with_resolver(Arc::new(keys)).with_status_lists(Arc::new(lists)).verify(input, &options);
-    if let Some(app) = app {
-        add_recorded_reason(app, &mut report).await;
-    }
-    report
+    (keys, lists)
 }
 
 /// Verifies one of zegel's own stored credentials as any verifier would,

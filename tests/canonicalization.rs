@@ -341,3 +341,21 @@ mod what_processors_disagree_on_is_refused {
         assert!(message.contains("escape"), "{message}");
     }
 }
+
+/// An entry of `@context` that is itself a context document
+/// (`{"@context": {…}}`) is read as the context it holds, as jsonld.js
+/// reads it (the W3C Data Integrity suite signs proof chains that way);
+/// anything else about the document stays as it was.
+#[test]
+fn a_context_document_inside_context_is_read_as_its_context() {
+    let canon = contexts::canonicalizer();
+    let inline = br#"{"@context": ["https://www.w3.org/ns/credentials/v2", {"AlumniCredential": "https://www.example.org/AlumniCredential", "alumniOf": "https://www.example.org/alumniOf"}], "type": ["VerifiableCredential", "AlumniCredential"], "issuer": "did:example:issuer", "credentialSubject": {"id": "did:example:a", "alumniOf": "The School of Examples"}}"#;
+    let wrapped = br#"{"@context": ["https://www.w3.org/ns/credentials/v2", {"@context": {"AlumniCredential": "https://www.example.org/AlumniCredential", "alumniOf": "https://www.example.org/alumniOf"}}], "type": ["VerifiableCredential", "AlumniCredential"], "issuer": "did:example:issuer", "credentialSubject": {"id": "did:example:a", "alumniOf": "The School of Examples"}}"#;
+    let expected = canon.canonicalize(inline).unwrap();
+    assert_eq!(canon.canonicalize(wrapped).unwrap(), expected);
+    assert_eq!(canon.canonicalize(wrapped).unwrap(), expected, "memoised");
+    assert_eq!(canon.canonicalize_direct(wrapped, false).unwrap(), expected);
+    // A wrapper with more than @context is still refused, as before.
+    let odd = br#"{"@context": ["https://www.w3.org/ns/credentials/v2", {"@context": {"A": "https://a.example/A"}, "B": "https://a.example/B"}], "type": "VerifiableCredential", "issuer": "did:example:i", "credentialSubject": {"id": "did:example:a"}}"#;
+    assert!(canon.canonicalize(odd).is_err());
+}

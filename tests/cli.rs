@@ -301,3 +301,24 @@ fn bad_input_to_sign_is_refused_with_a_clear_error() {
     assert!(stderr(&output).contains("Cargo.toml"), "{}", stderr(&output));
     assert!(!Path::new(&key).is_dir());
 }
+
+#[test]
+fn clients_may_hold_the_vc_api_scopes() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |scopes: &str| {
+        Command::new(env!("CARGO_BIN_EXE_zegel"))
+            .args(["clients", "create", "--name", "wallet issuer", "--scopes", scopes, "--json"])
+            .env("DATABASE_URL", format!("sqlite:{}", dir.path().join("zegel.db").display()))
+            .env("ZEGEL_KEYS_DIR", dir.path().join("keys"))
+            .output()
+            .unwrap()
+    };
+    let output = run("credentials:issue,credentials:status");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let created = stdout_json(&output);
+    assert_eq!(created["scopes"], serde_json::json!(["credentials:issue", "credentials:status"]));
+    assert!(created["token"].as_str().unwrap().starts_with("zgl_"));
+    let refused = run("credentials:write");
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("credentials:issue"), "{}", stderr(&refused));
+}

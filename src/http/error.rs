@@ -124,6 +124,7 @@ impl From<ServiceError> for ApiError {
         match error {
             ServiceError::Invalid(problems) => Self::Invalid(problems),
             ServiceError::NotFound(what) => Self::NotFound(what),
+            ServiceError::Forbidden(scope) => Self::Forbidden(scope),
             ServiceError::Conflict { message, problems } => Self::Conflict { message, problems },
             ServiceError::Storage(e) => e.into(),
             ServiceError::Internal(e) => Self::Internal(e),

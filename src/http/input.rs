@@ -12,11 +12,19 @@ use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
 /// The JSON object in the request body.
-pub async fn json_object(
-    req: &HttpRequest,
-    mut payload: Payload,
-    limit: usize,
-) -> Result<Map<String, Value>, ApiError> {
+pub async fn json_object(req: &HttpRequest, payload: Payload, limit: usize) -> Result<Map<String, Value>, ApiError> {
+    let body = json_body(req, payload, limit).await?;
+    match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(ApiError::MalformedJson("the body must be a JSON object".into())),
+        Err(e) => Err(ApiError::MalformedJson(e.to_string())),
+    }
+}
+
+/// The request body of a JSON request (`application/json`, or any
+/// `application/…+json` such as `application/ld+json`), as sent: at most
+/// `limit` bytes, not parsed (signed documents keep their text).
+pub async fn json_body(req: &HttpRequest, mut payload: Payload, limit: usize) -> Result<Vec<u8>, ApiError> {
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let mime = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
     if mime != "application/json" && !(mime.starts_with("application/") && mime.ends_with("+json")) {
@@ -35,11 +43,7 @@ pub async fn json_object(
         }
         body.extend_from_slice(&chunk);
     }
-    match serde_json::from_slice::<Value>(&body) {
-        Ok(Value::Object(object)) => Ok(object),
-        Ok(_) => Err(ApiError::MalformedJson("the body must be a JSON object".into())),
-        Err(e) => Err(ApiError::MalformedJson(e.to_string())),
-    }
+    Ok(body)
 }
 
 /// What a member must hold.

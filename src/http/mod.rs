@@ -13,6 +13,7 @@ mod openapi;
 mod ops;
 pub mod page;
 mod public;
+mod vcapi;
 mod verify;
 
 pub use error::ApiError;
@@ -43,6 +44,8 @@ fn endpoints() -> Vec<Endpoint> {
         api::endpoints(),
         credentials::endpoints(),
         audit::endpoints(),
+        // Before `/credentials/{id}`: the router takes the first pattern that matches.
+        vcapi::endpoints(),
         public::endpoints(),
         verify::endpoints(),
         ops::endpoints(),
@@ -116,7 +119,8 @@ pub fn serve(app: web::Data<App>, listener: TcpListener) -> std::io::Result<Serv
 
 /// Request id (the caller's `X-Request-Id` if it is sane, else a new one),
 /// a span around the request so every log line carries the id, one log line
-/// per request, metrics, and CORS headers on everything outside `/api`.
+/// per request, metrics, and CORS headers on everything outside `/api` (and
+/// the VC-API's authenticated endpoints).
 async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -136,7 +140,7 @@ async fn observe(
         _ => "OTHER",
     }
     .to_owned();
-    let public = !req.path().starts_with("/api/");
+    let public = !req.path().starts_with("/api/") && !vcapi::is_authenticated_path(req.path());
     let app = req.app_data::<web::Data<App>>().cloned();
     let span = tracing::info_span!("request", request_id = %request_id);
     let mut response = next.call(req).instrument(span.clone()).await?;

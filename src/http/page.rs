@@ -481,6 +481,8 @@ fn checks_section(report: &Report, lang: Lang, open: bool) -> String {
         CheckKind::ValidUntil => lang.t("Valid until", "Geldig tot"),
         CheckKind::Status => lang.t("Revocation and suspension", "Intrekking en schorsing"),
         CheckKind::Endorsements => lang.t("Endorsements", "Aanbevelingen"),
+        CheckKind::Holder => lang.t("Holder", "Houder"),
+        CheckKind::Credentials => lang.t("Credentials presented", "Getoonde credentials"),
     };
     let outcome = |outcome: Outcome| match outcome {
         Outcome::Passed => ("outcome-passed", lang.t("passed", "in orde")),

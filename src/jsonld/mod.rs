@@ -110,6 +110,41 @@ pub enum JsonLdError {
     TooComplex(usize),
 }
 
+/// The document with each entry of its top-level `@context` that is itself
+/// a context document (`{"@context": {…}}`) replaced by the context it
+/// holds, as jsonld.js reads such an entry (and so signs and verifies it);
+/// oxjsonld refuses it as a redefinition of `@context`. `None` when there
+/// is nothing to unwrap (the document is then processed as it is); the other
+/// members keep their text.
+fn unwrap_embedded_contexts(json: &[u8]) -> Option<Vec<u8>> {
+    const KEY: &[u8] = b"\"@context\"";
+    // Cheap: such a document names @context at least twice.
+    if json.windows(KEY.len()).filter(|w| *w == KEY).take(2).count() < 2 {
+        return None;
+    }
+    let mut document = crate::json::RawObject::parse(json).ok()?;
+    let serde_json::Value::Array(entries) = document.value("@context")? else { return None };
+    let mut changed = false;
+    let entries: Vec<serde_json::Value> = entries
+        .into_iter()
+        .map(|entry| match entry {
+            serde_json::Value::Object(mut wrapper)
+                if wrapper.len() == 1 && wrapper.get("@context").is_some_and(|c| c.is_object()) =>
+            {
+                changed = true;
+                wrapper.remove("@context").unwrap_or_default()
+            }
+            other => other,
+        })
+        .collect();
+    if !changed {
+        return None;
+    }
+    let raw = serde_json::value::RawValue::from_string(serde_json::Value::Array(entries).to_string()).ok()?;
+    document.set("@context", raw);
+    Some(document.to_vec())
+}
+
 /// Something JSON-LD processing would silently lose or misread.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DataLossIssue {
@@ -252,6 +287,8 @@ impl Canonicalizer {
 
     /// The reference path: oxjsonld on the document itself, no memoisation.
     pub fn canonicalize_direct(&self, json: &[u8], without_proof: bool) -> Result<String, JsonLdError> {
+        let unwrapped = unwrap_embedded_contexts(json);
+        let json = unwrapped.as_deref().unwrap_or(json);
         let options = self.walk_options(json, without_proof)?;
         let scan = scan::scan(json, options, |t| self.loader.defines_term(t))?;
         if !scan.issues.is_empty() {
@@ -277,6 +314,8 @@ impl Canonicalizer {
     }
 
     fn run(&self, json: &[u8], without_proof: bool) -> Result<String, JsonLdError> {
+        let unwrapped = unwrap_embedded_contexts(json);
+        let json = unwrapped.as_deref().unwrap_or(json);
         let options = self.walk_options(json, without_proof)?;
         let scan = scan::scan(json, options, |t| self.loader.defines_term(t))?;
         if !scan.issues.is_empty() {

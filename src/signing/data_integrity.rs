@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 pub const PROOF_TYPE: &str = "DataIntegrityProof";
 pub const CRYPTOSUITE: &str = "eddsa-rdfc-2022";
 pub const ASSERTION_METHOD: &str = "assertionMethod";
+pub const AUTHENTICATION: &str = "authentication";
 
 /// Everything the proof says besides its value.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -253,7 +253,9 @@ impl This {
             return Ok(None);
         };
         let used: Option<String> = sqlx::query_scalar(
-            "select credential_id from credential where status_list_id = $1 or suspension_list_id = $1 limit 1",
+            "select credential_id from credential where status_list_id = $1 or suspension_list_id = $1 \
+             union all select vc_credential_id from vc_credential where status_list_id = $1 \
+             union all select vc_credential_id from vc_credential where suspension_list_id = $1 limit 1",
         )
         .bind(list_id)
         .fetch_optional(&mut *tx)
@@ -267,7 +269,13 @@ impl This {
              where s.revoked_at is not null and c.status_list_id = $1 \
              union all \
              select c.suspension_index from credential_state s join credential c on c.credential_id = s.credential_id \
-             where s.suspended_at is not null and c.suspension_list_id = $1",
+             where s.suspended_at is not null and c.suspension_list_id = $1 \
+             union all \
+             select c.status_index from vc_credential_state s join vc_credential c \
+             on c.vc_credential_id = s.vc_credential_id where s.revoked_at is not null and c.status_list_id = $1 \
+             union all \
+             select c.suspension_index from vc_credential_state s join vc_credential c \
+             on c.vc_credential_id = s.vc_credential_id where s.suspended_at is not null and c.suspension_list_id = $1",
         )
         .bind(list_id)
         .fetch_all(&mut *tx)

@@ -408,6 +408,26 @@ impl Store {
         dispatch!(self.current_credentials(achievement_id, version))
     }
 
+    // ---- VC-API credentials ------------------------------------------------
+
+    /// Stores a credential issued through the VC-API with its audit entry,
+    /// in one transaction.
+    pub async fn record_vc_credential(&self, credential: &NewVcCredential) -> Result<(), StorageError> {
+        dispatch!(self.record_vc_credential(credential))
+    }
+
+    /// The credentials issued through the VC-API under `credential_id`, oldest first.
+    pub async fn vc_credentials(&self, credential_id: &str) -> Result<Vec<VcCredentialRecord>, StorageError> {
+        dispatch!(self.vc_credentials(credential_id))
+    }
+
+    /// Revokes, suspends or unsuspends the credentials issued through the
+    /// VC-API under one id, in one transaction ([`StorageError::NotFound`]
+    /// when there are none).
+    pub async fn change_vc_status(&self, request: &VcStatusChangeRequest) -> Result<StatusChangeOutcome, StorageError> {
+        dispatch!(self.change_vc_status(request))
+    }
+
     // ---- signing keys ------------------------------------------------------
 
     /// Writes the audit entry of a signing key change (the change itself is

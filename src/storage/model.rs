@@ -452,6 +452,53 @@ pub struct NewReissue {
     pub actor: String,
 }
 
+/// A credential issued through the W3C VC-API, as stored in one transaction
+/// with its audit entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewVcCredential {
+    /// zegel's own id (a UUID).
+    pub vc_credential_id: String,
+    /// How `POST /credentials/status` names it (`options.credentialId`, else
+    /// the credential's `id`); `None` when it had neither.
+    pub credential_id: Option<String>,
+    pub client_id: String,
+    /// The signed credential, as answered.
+    pub document: String,
+    pub issued_at: DateTime<Utc>,
+    /// Its revocation and suspension status slots, when it has such entries.
+    pub status: Option<StatusSlot>,
+    pub suspension: Option<StatusSlot>,
+    /// Its `type`s, for the audit trail.
+    pub types: Vec<String>,
+    pub actor: String,
+}
+
+/// A credential issued through the VC-API, with what happened to it since.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VcCredentialRecord {
+    pub vc_credential_id: String,
+    pub credential_id: Option<String>,
+    pub client_id: String,
+    pub document: String,
+    pub issued_at: DateTime<Utc>,
+    pub status: Option<StatusSlot>,
+    pub suspension: Option<StatusSlot>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub revocation_reason: Option<String>,
+    pub suspended_at: Option<DateTime<Utc>>,
+    pub suspension_reason: Option<String>,
+}
+
+/// A status change of the credentials issued through the VC-API under one id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VcStatusChangeRequest {
+    pub credential_id: String,
+    pub change: StatusChange,
+    pub reason: String,
+    pub actor: String,
+    pub at: DateTime<Utc>,
+}
+
 /// The bits of one status list as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusListBits {

@@ -810,6 +810,9 @@ impl This {
                 where e.award_id = a.award_id and e.action = 'credential_issued')) as awards_without_audit, \
              (select count(*) from (select 1 as one from (select status_list_id as l, status_index as i from credential \
                 union all select suspension_list_id, suspension_index from credential \
+                where suspension_list_id is not null \
+                union all select status_list_id, status_index from vc_credential where status_list_id is not null \
+                union all select suspension_list_id, suspension_index from vc_credential \
                 where suspension_list_id is not null) as b group by l, i having count(*) > 1) as d) \
                 as status_slots_bound_twice",
         )

@@ -31,6 +31,7 @@ pub fn migrator() -> Migrator {
         (2, "push", include_str!("../../migrations/postgres/0002_push.sql")),
         (3, "lifecycle", include_str!("../../migrations/postgres/0003_lifecycle.sql")),
         (4, "audit", include_str!("../../migrations/postgres/0004_audit.sql")),
+        (6, "vc_api", include_str!("../../migrations/postgres/0006_vc_api.sql")),
     ])
 }
 
@@ -253,3 +254,4 @@ include!("ops.rs");
 include!("push_ops.rs");
 include!("lifecycle_ops.rs");
 include!("audit_ops.rs");
+include!("vcapi_ops.rs");

@@ -112,6 +112,7 @@ pub fn migrator() -> Migrator {
         (2, "push", include_str!("../../migrations/sqlite/0002_push.sql")),
         (3, "lifecycle", include_str!("../../migrations/sqlite/0003_lifecycle.sql")),
         (4, "audit", include_str!("../../migrations/sqlite/0004_audit.sql")),
+        (6, "vc_api", include_str!("../../migrations/sqlite/0006_vc_api.sql")),
     ])
 }
 
@@ -432,3 +433,4 @@ include!("ops.rs");
 include!("push_ops.rs");
 include!("lifecycle_ops.rs");
 include!("audit_ops.rs");
+include!("vcapi_ops.rs");

@@ -15,11 +15,13 @@ pub use resolve::{Binding, KeyResolver, ResolveError, ResolvedKey, StaticResolve
 
 use crate::credential::contexts;
 use crate::credential::schema::{SchemaId, Schemas};
+use crate::json::RawObject;
 use crate::jsonld::{Canonicalizer, JsonLdError};
 use crate::signing::data_integrity::{self, DataIntegrityError};
 use crate::signing::jwt::{self, PublicKey};
 use crate::status::{self, StatusEntry, StatusList};
 use chrono::{DateTime, FixedOffset, Utc};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -32,6 +34,36 @@ const COMPACTABLE: &[&str] = &["type", "proof", "credentialSchema", "termsOfUse"
 /// Supplies status list credentials (their JSON bytes) by URL.
 pub trait StatusListSource: Send + Sync {
     fn status_list(&self, url: &str) -> Result<Vec<u8>, String>;
+
+    /// A list the source vouches for: verified by it already (zegel's own
+    /// lists, as it publishes them) and unchanged since. `None`: the
+    /// verifier verifies what [`Self::status_list`] gives.
+    fn verified_list(&self, _url: &str) -> Option<VerifiedStatusList> {
+        None
+    }
+}
+
+/// A status list credential that has been verified: its bits and its issuer.
+#[derive(Debug, Clone)]
+pub struct VerifiedStatusList {
+    pub list: Arc<StatusList>,
+    pub issuer: String,
+}
+
+impl VerifiedStatusList {
+    /// Verifies a status list credential (proof, dates, terms) with
+    /// `verifier` and reads it; why not, otherwise.
+    pub fn verify(verifier: &Verifier, bytes: &[u8], options: &VerifyOptions) -> Result<Self, String> {
+        let list_options = VerifyOptions { require_open_badge: false, require_status: false, ..options.clone() };
+        let report = verifier.verify_json(bytes.trim_ascii(), &list_options, false);
+        if report.verdict != Verdict::Valid {
+            return Err(format!("does not verify ({})", report.verdict));
+        }
+        let value: Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        let issuer = issuer_id(&value).ok_or("names no issuer")?;
+        let list = StatusList::from_credential(&value).map_err(|e| e.to_string())?;
+        Ok(Self { list: Arc::new(list), issuer })
+    }
 }
 
 /// Status lists given up front (files on the command line, tests).
@@ -62,13 +94,46 @@ pub struct VerifyOptions {
     pub now: DateTime<Utc>,
     /// An unchecked status makes the verdict "could not check" (otherwise a warning).
     pub require_status: bool,
-    /// Only Open Badges 3.0 credentials are valid (the default).
+    /// Only Open Badges 3.0 credentials are valid (the default). Otherwise
+    /// any W3C verifiable credential is, VC 1.1 included, and `validFrom`
+    /// is optional (as VC 2.0 has it) unless the credential is an Open Badge.
     pub require_open_badge: bool,
+    /// Every proof of a proof set must verify (Data Integrity's rule, and the
+    /// VC-API's); otherwise one verified proof suffices (Open Badges 3.0).
+    pub all_proofs: bool,
+    /// Check the credential's status (revocation, suspension). Off, the
+    /// status check is reported as skipped.
+    pub check_status: bool,
 }
 
 impl VerifyOptions {
     pub fn at(now: DateTime<Utc>) -> Self {
-        Self { now, require_status: false, require_open_badge: true }
+        Self { now, require_status: false, require_open_badge: true, all_proofs: false, check_status: true }
+    }
+
+    /// Any W3C verifiable credential (VC 2.0 or 1.1) as the VC-API verifies
+    /// it: every proof of a proof set must verify.
+    pub fn any_credential(now: DateTime<Utc>) -> Self {
+        Self { require_open_badge: false, all_proofs: true, ..Self::at(now) }
+    }
+}
+
+/// What the proofs of a document must have been made for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProofPurpose<'a> {
+    /// Issuing a credential (`assertionMethod`).
+    Assertion,
+    /// Presenting (`authentication`), with the challenge and domain the
+    /// verifier expects (each checked when given).
+    Authentication { challenge: Option<&'a str>, domain: Option<&'a str> },
+}
+
+impl ProofPurpose<'_> {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Assertion => data_integrity::ASSERTION_METHOD,
+            Self::Authentication { .. } => data_integrity::AUTHENTICATION,
+        }
     }
 }
 
@@ -94,6 +159,53 @@ impl std::fmt::Debug for Verifier {
 struct Signer {
     key: ResolvedKey,
     description: String,
+}
+
+/// What the proofs of a document are checked for.
+#[derive(Debug, Clone, Copy)]
+struct ProofCheck<'a> {
+    purpose: ProofPurpose<'a>,
+    /// Every proof must verify.
+    all: bool,
+}
+
+/// Why a chained proof's document could not be made.
+enum ChainError {
+    /// The chain itself is wrong: the proof fails.
+    Invalid(String),
+    /// The document does not process (the terms check says why).
+    Unprocessable,
+}
+
+/// A presentation's report and those of the credentials it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresentationReport {
+    pub presentation: Report,
+    pub credentials: Vec<Report>,
+}
+
+impl PresentationReport {
+    /// Valid only when the presentation and every credential are.
+    pub fn is_valid(&self) -> bool {
+        self.presentation.verdict == Verdict::Valid && self.credentials.iter().all(|r| r.verdict == Verdict::Valid)
+    }
+}
+
+/// Why a proof's `challenge` or `domain` is not the one expected, if it is not.
+fn binding_problem(proof: &Value, member: &str, expected: Option<&str>) -> Option<String> {
+    let expected = expected?;
+    let found = match proof.get(member) {
+        None => return Some(format!("the proof has no {member}; {expected:?} was expected")),
+        Some(Value::String(found)) => vec![found.as_str()],
+        // A domain may be a list of domains.
+        Some(Value::Array(items)) if member == "domain" => items.iter().filter_map(Value::as_str).collect(),
+        Some(other) => return Some(format!("the proof's {member} must be a string, not {other}")),
+    };
+    if found.contains(&expected) {
+        None
+    } else {
+        Some(format!("the proof's {member} is {found:?}, not the expected {expected:?}"))
+    }
 }
 
 impl Verifier {
@@ -148,7 +260,8 @@ impl Verifier {
         let mut warnings = Vec::new();
         self.shape_checks(&value, options, &mut checks, &mut warnings);
         let canonical = self.terms_check(bytes, &mut checks);
-        let signer = self.embedded_proofs(&value, canonical.as_deref(), &mut checks, &mut warnings);
+        let proofs = ProofCheck { purpose: ProofPurpose::Assertion, all: options.all_proofs };
+        let signer = self.embedded_proofs(&value, bytes, canonical.as_deref(), proofs, &mut checks, &mut warnings);
         issuer_check(&value, signer.as_ref(), &mut checks);
         self.date_checks(&value, options, &mut checks);
         if top_level {
@@ -156,6 +269,123 @@ impl Verifier {
             self.endorsement_check(&value, options, &mut checks);
         }
         Report::conclude(Some(Format::JsonLd), Some(summarize(&value)), checks, warnings)
+    }
+
+    /// Verifies a verifiable presentation (JSON with embedded proofs, or
+    /// none): its own shape, terms and proofs (made for `authentication`,
+    /// with the expected challenge and domain), then each credential it
+    /// carries as [`Self::verify`] would.
+    pub fn verify_presentation(
+        &self,
+        input: &[u8],
+        options: &VerifyOptions,
+        challenge: Option<&str>,
+        domain: Option<&str>,
+    ) -> PresentationReport {
+        let limit = self.canonicalizer.limits().max_bytes;
+        let refuse = |reason: String| PresentationReport { presentation: malformed(reason), credentials: Vec::new() };
+        if input.len() > limit {
+            return refuse(format!("the input is {} bytes, more than the limit of {limit}", input.len()));
+        }
+        let bytes = input.trim_ascii();
+        let value: Value = match serde_json::from_slice(bytes) {
+            Ok(value @ Value::Object(_)) => value,
+            Ok(_) => return refuse("the presentation is not a JSON object".into()),
+            Err(e) => return refuse(format!("the presentation is not valid JSON: {e}")),
+        };
+        let mut checks = vec![Check::passed(CheckKind::Format, "a JSON presentation")];
+        let mut warnings = Vec::new();
+        checks.push(presentation_context_check(&value));
+        let types = strings(value.get("type"));
+        checks.push(if types.contains(&"VerifiablePresentation") {
+            Check::passed(CheckKind::Type, format!("type {types:?}"))
+        } else {
+            Check::failed(
+                CheckKind::Type,
+                InvalidCode::Type,
+                format!("type {types:?} does not include VerifiablePresentation"),
+            )
+        });
+        let holder = match value.get("holder") {
+            None => None,
+            Some(Value::String(id)) => Some(id.clone()),
+            Some(Value::Object(h)) => match h.get("id").and_then(Value::as_str) {
+                Some(id) => Some(id.to_owned()),
+                None => {
+                    checks.push(Check::failed(CheckKind::Holder, InvalidCode::Malformed, "holder has no id"));
+                    None
+                }
+            },
+            Some(other) => {
+                checks.push(Check::failed(
+                    CheckKind::Holder,
+                    InvalidCode::Malformed,
+                    format!("holder must be a URL or an object with an id, not {other}"),
+                ));
+                None
+            }
+        };
+        let credentials: Vec<&Value> = array_or_single(value.get("verifiableCredential"));
+        let not_objects = credentials.iter().filter(|c| !c.is_object()).count();
+        if not_objects > 0 {
+            checks.push(Check::failed(
+                CheckKind::Format,
+                InvalidCode::Malformed,
+                format!("{not_objects} of verifiableCredential's values are not credential objects"),
+            ));
+        }
+        let canonical = self.terms_check(bytes, &mut checks);
+        if value.get("proof").is_some_and(|p| !p.is_null()) {
+            let purpose = ProofPurpose::Authentication { challenge, domain };
+            let proofs = ProofCheck { purpose, all: true };
+            let signer = self.embedded_proofs(&value, bytes, canonical.as_deref(), proofs, &mut checks, &mut warnings);
+            match (&signer, &holder) {
+                (Some(signer), Some(holder)) if &signer.key.controller != holder => checks.push(Check::failed(
+                    CheckKind::Holder,
+                    InvalidCode::Issuer,
+                    format!("the presentation is signed by {}, not by its holder {holder}", signer.key.controller),
+                )),
+                (Some(_), Some(holder)) => {
+                    checks.push(Check::passed(CheckKind::Holder, format!("signed by its holder {holder}")))
+                }
+                _ => {}
+            }
+        } else {
+            checks.push(Check::skipped(CheckKind::Proof, "the presentation is not signed"));
+            if challenge.is_some() || domain.is_some() {
+                warnings.push("a challenge or domain was given, but the presentation has no proof to bind them".into());
+            }
+        }
+        let reports: Vec<Report> = credentials
+            .iter()
+            .filter(|c| c.is_object())
+            .map(|credential| {
+                let bytes = serde_json::to_vec(credential).unwrap_or_default();
+                self.verify_json(&bytes, options, true)
+            })
+            .collect();
+        let invalid = reports.iter().filter(|r| matches!(r.verdict, Verdict::Invalid { .. })).count();
+        let unchecked = reports.iter().filter(|r| matches!(r.verdict, Verdict::Indeterminate { .. })).count();
+        checks.push(if reports.is_empty() {
+            Check::skipped(CheckKind::Credentials, "the presentation carries no credential")
+        } else if invalid > 0 {
+            Check::failed(
+                CheckKind::Credentials,
+                InvalidCode::Credential,
+                format!("{invalid} of the {} credentials did not verify", reports.len()),
+            )
+        } else if unchecked > 0 {
+            Check::indeterminate(
+                CheckKind::Credentials,
+                format!("{unchecked} of the {} credentials could not be checked", reports.len()),
+            )
+        } else {
+            Check::passed(CheckKind::Credentials, format!("{} credential(s) verified", reports.len()))
+        });
+        PresentationReport {
+            presentation: Report::conclude(Some(Format::JsonLd), None, checks, warnings),
+            credentials: reports,
+        }
     }
 
     fn verify_jwt(&self, token: &str, options: &VerifyOptions) -> Report {
@@ -180,6 +410,7 @@ impl Verifier {
                     key,
                     binding: Binding::ControllerDocument,
                     assertion_method: true,
+                    authentication: false,
                 })
                 .map_err(|e| ResolveError::Invalid(format!("the token's jwk header is not a usable public key: {e}"))),
             (None, None) => Err(ResolveError::Invalid("the token names no key (neither kid nor jwk)".into())),
@@ -240,7 +471,7 @@ impl Verifier {
     ) {
         let types = strings(value.get("type"));
         let is_badge = types.iter().any(|t| OB_TYPES.contains(t));
-        checks.push(context_check(value, is_badge || options.require_open_badge));
+        checks.push(context_check(value, is_badge || options.require_open_badge, !options.require_open_badge));
         checks.push(if !types.contains(&"VerifiableCredential") {
             Check::failed(CheckKind::Type, InvalidCode::Type, format!("type {types:?} does not include VerifiableCredential"))
         } else if !is_badge && options.require_open_badge {
@@ -361,25 +592,38 @@ impl Verifier {
         }
     }
 
-    /// Verifies the proof set: one verified proof suffices (OB 3.0 §"Proofs").
+    /// Verifies the proof set. One verified proof suffices (OB 3.0
+    /// §"Proofs"), or, with `expect.all`, every proof must verify (Data
+    /// Integrity). A proof naming `previousProof` (a proof chain) is checked
+    /// against the document secured by the proofs it names.
     fn embedded_proofs(
         &self,
         value: &Value,
+        bytes: &[u8],
         canonical: Option<&str>,
+        expect: ProofCheck<'_>,
         checks: &mut Vec<Check>,
         warnings: &mut Vec<String>,
     ) -> Option<Signer> {
         let proofs = array_or_single(value.get("proof"));
         if proofs.is_empty() {
-            checks.push(Check::failed(CheckKind::Proof, InvalidCode::Proof, "the credential has no proof"));
+            checks.push(Check::failed(CheckKind::Proof, InvalidCode::Proof, "the document has no proof"));
             return None;
         }
         let issuer = issuer_id(value);
         let context = value.get("@context").cloned().unwrap_or(Value::Null);
         let (mut failed, mut unavailable, mut unsupported) = (Vec::new(), Vec::new(), Vec::new());
         let mut verified: Option<Signer> = None;
-        for proof in proofs {
-            let kind = proof.get("type").and_then(Value::as_str).unwrap_or("(no type)");
+        let mut verified_count = 0;
+        for proof in &proofs {
+            if !proof.is_object() {
+                failed.push(format!("a proof must be a JSON object, not {proof}"));
+                continue;
+            }
+            let Some(kind) = proof.get("type").and_then(Value::as_str) else {
+                failed.push("a proof has no type".to_owned());
+                continue;
+            };
             let suite = proof.get("cryptosuite").and_then(Value::as_str);
             if kind != data_integrity::PROOF_TYPE || suite != Some(data_integrity::CRYPTOSUITE) {
                 unsupported.push(match suite {
@@ -393,8 +637,15 @@ impl Verifier {
                 continue;
             }
             let purpose = proof.get("proofPurpose").and_then(Value::as_str).unwrap_or_default();
-            if purpose != data_integrity::ASSERTION_METHOD {
-                failed.push(format!("the proof's purpose is {purpose}, a credential needs assertionMethod"));
+            if purpose != expect.purpose.name() {
+                failed.push(format!("the proof's purpose is {purpose}, this needs {}", expect.purpose.name()));
+                continue;
+            }
+            if let ProofPurpose::Authentication { challenge, domain } = expect.purpose
+                && let Some(problem) =
+                    binding_problem(proof, "challenge", challenge).or_else(|| binding_problem(proof, "domain", domain))
+            {
+                failed.push(problem);
                 continue;
             }
             let method = proof.get("verificationMethod").and_then(Value::as_str).unwrap_or_default();
@@ -413,26 +664,76 @@ impl Verifier {
                 failed.push(format!("{method} is not an Ed25519 key, which eddsa-rdfc-2022 needs"));
                 continue;
             };
-            if !key.assertion_method {
+            let authorised = match expect.purpose {
+                ProofPurpose::Assertion => key.assertion_method,
+                ProofPurpose::Authentication { .. } => key.authentication,
+            };
+            if !authorised {
                 failed.push(format!(
-                    "{method} is not authorised by its controller to sign credentials (assertionMethod)"
+                    "{method} is not authorised by its controller for {} ({})",
+                    match expect.purpose {
+                        ProofPurpose::Assertion => "signing credentials",
+                        ProofPurpose::Authentication { .. } => "authentication",
+                    },
+                    expect.purpose.name()
                 ));
                 continue;
             }
+            let chained;
+            let canonical = match proof.get("previousProof") {
+                None => canonical,
+                Some(previous) => match self.chained_document(bytes, &proofs, previous) {
+                    Ok(document) => {
+                        chained = document;
+                        Some(chained.as_str())
+                    }
+                    Err(ChainError::Invalid(m)) => {
+                        failed.push(m);
+                        continue;
+                    }
+                    Err(ChainError::Unprocessable) => None,
+                },
+            };
             let Some(canonical) = canonical else {
                 unavailable.push("the proof cannot be checked because the document does not process as JSON-LD".into());
                 continue;
             };
             match data_integrity::verify_proof_of(&self.canonicalizer, canonical, &context, proof, public) {
-                Ok(()) if verified.is_none() => {
-                    verified = Some(Signer { description: format!("Data Integrity proof (eddsa-rdfc-2022) by {method}"), key });
+                Ok(()) => {
+                    verified_count += 1;
+                    if verified.is_none() {
+                        verified = Some(Signer {
+                            description: format!("Data Integrity proof (eddsa-rdfc-2022) by {method}"),
+                            key,
+                        });
+                    }
                 }
-                Ok(()) => {}
                 Err(DataIntegrityError::SignatureMismatch) => failed.push(format!(
-                    "the signature by {method} does not match: the credential was changed after signing, or signed with another key"
+                    "the signature by {method} does not match: the document was changed after signing, or signed with another key"
                 )),
                 Err(e) => failed.push(e.to_string()),
             }
+        }
+        if expect.all {
+            let total = proofs.len();
+            if !failed.is_empty() {
+                checks.push(Check::failed(CheckKind::Proof, InvalidCode::Proof, failed.join("; ")));
+                return None;
+            }
+            let mut open = unavailable;
+            open.extend(unsupported.iter().map(|u| format!("zegel cannot check a proof of type {u}")));
+            if !open.is_empty() {
+                checks.push(Check::indeterminate(CheckKind::Proof, open.join("; ")));
+                return None;
+            }
+            let signer = verified?;
+            let message = if total == 1 {
+                format!("{} verified", signer.description)
+            } else {
+                format!("all {total} proofs verified ({verified_count} Data Integrity eddsa-rdfc-2022)")
+            };
+            checks.push(Check::passed(CheckKind::Proof, message));
+            return Some(signer);
         }
         if let Some(signer) = &verified {
             checks.push(Check::passed(CheckKind::Proof, format!("{} verified", signer.description)));
@@ -452,6 +753,38 @@ impl Verifier {
             ));
         }
         verified
+    }
+
+    /// The canonical form of the document a chained proof covers: the
+    /// document with, as its `proof`, the proofs `previous` names (by id).
+    fn chained_document(&self, bytes: &[u8], proofs: &[&Value], previous: &Value) -> Result<String, ChainError> {
+        let ids: Vec<&str> = match previous {
+            Value::String(id) => vec![id.as_str()],
+            Value::Array(items) if !items.is_empty() && items.iter().all(Value::is_string) => {
+                items.iter().filter_map(Value::as_str).collect()
+            }
+            other => {
+                return Err(ChainError::Invalid(format!(
+                    "previousProof must be a proof id or a list of proof ids, not {other}"
+                )));
+            }
+        };
+        let mut matching = Vec::with_capacity(ids.len());
+        for id in ids {
+            match proofs.iter().find(|p| p.get("id").and_then(Value::as_str) == Some(id)) {
+                Some(found) => matching.push((*found).clone()),
+                None => {
+                    return Err(ChainError::Invalid(format!(
+                        "the previous proof {id} a proof names is not in the proof set"
+                    )));
+                }
+            }
+        }
+        let mut object = RawObject::parse(bytes).map_err(|_| ChainError::Unprocessable)?;
+        let secured = if matching.len() == 1 { matching.remove(0) } else { Value::Array(matching) };
+        let raw = RawValue::from_string(secured.to_string()).map_err(|_| ChainError::Unprocessable)?;
+        object.set("proof", raw);
+        self.canonicalizer.canonicalize(&object.to_vec()).map_err(|_| ChainError::Unprocessable)
     }
 
     fn resolve(&self, method: &str, issuer: Option<&str>) -> Result<ResolvedKey, ResolveError> {
@@ -478,13 +811,24 @@ impl Verifier {
     }
 
     fn date_checks(&self, value: &Value, options: &VerifyOptions, checks: &mut Vec<Check>) {
-        let valid_from = match value.get("validFrom") {
-            None => {
+        // VC 1.1 names the validity period issuanceDate (required) and
+        // expirationDate; VC 2.0 validFrom and validUntil (both optional,
+        // but Open Badges 3.0 requires validFrom).
+        let v1 = array_or_single(value.get("@context")).first().and_then(|c| c.as_str()) == Some(contexts::VC_V1);
+        let (from_name, until_name) = if v1 { ("issuanceDate", "expirationDate") } else { ("validFrom", "validUntil") };
+        let is_badge = strings(value.get("type")).iter().any(|t| OB_TYPES.contains(t));
+        let from_required = v1 || is_badge || options.require_open_badge;
+        let valid_from = match value.get(from_name) {
+            None if from_required => {
                 checks.push(Check::failed(
                     CheckKind::ValidFrom,
                     InvalidCode::Malformed,
-                    "the credential has no validFrom",
+                    format!("the credential has no {from_name}"),
                 ));
+                None
+            }
+            None => {
+                checks.push(Check::skipped(CheckKind::ValidFrom, "the credential has no validFrom"));
                 None
             }
             Some(raw) => match raw.as_str().and_then(parse_datetime) {
@@ -492,7 +836,7 @@ impl Verifier {
                     checks.push(Check::failed(
                         CheckKind::ValidFrom,
                         InvalidCode::Malformed,
-                        format!("validFrom {raw} is not a date-time with a time zone"),
+                        format!("{from_name} {raw} is not a date-time with a time zone"),
                     ));
                     None
                 }
@@ -510,18 +854,18 @@ impl Verifier {
                 }
             },
         };
-        checks.push(match value.get("validUntil") {
+        checks.push(match value.get(until_name) {
             None => Check::skipped(CheckKind::ValidUntil, "the credential does not expire"),
             Some(raw) => match raw.as_str().and_then(parse_datetime) {
                 None => Check::failed(
                     CheckKind::ValidUntil,
                     InvalidCode::Malformed,
-                    format!("validUntil {raw} is not a date-time with a time zone"),
+                    format!("{until_name} {raw} is not a date-time with a time zone"),
                 ),
                 Some(until) if valid_from.is_some_and(|from| until < from) => Check::failed(
                     CheckKind::ValidUntil,
                     InvalidCode::Malformed,
-                    format!("validUntil {until} is before validFrom"),
+                    format!("{until_name} {until} is before {from_name}"),
                 ),
                 Some(until) if until < options.now => {
                     Check::failed(CheckKind::ValidUntil, InvalidCode::Expired, format!("expired on {until}"))
@@ -541,6 +885,10 @@ impl Verifier {
         let entries = status::entries(value.get("credentialStatus"));
         if entries.is_empty() {
             checks.push(Check::skipped(CheckKind::Status, "the credential has no status to check"));
+            return;
+        }
+        if !options.check_status {
+            checks.push(Check::skipped(CheckKind::Status, "the status was not asked to be checked"));
             return;
         }
         let not_checked = |message: String| {
@@ -611,21 +959,23 @@ impl Verifier {
         checks.push(check);
     }
 
-    /// A status list credential, verified like any credential.
-    fn fetch_list(&self, url: &str, credential: &Value, options: &VerifyOptions) -> Result<StatusList, String> {
+    /// A status list credential, verified like any credential (or by its
+    /// source already), issued by the credential's issuer.
+    fn fetch_list(&self, url: &str, credential: &Value, options: &VerifyOptions) -> Result<Arc<StatusList>, String> {
         let source =
             self.status_lists.as_ref().ok_or_else(|| format!("the status list {url} can only be fetched online"))?;
-        let bytes = source.status_list(url)?;
-        let list_options = VerifyOptions { require_open_badge: false, require_status: false, ..options.clone() };
-        let report = self.verify_json(bytes.trim_ascii(), &list_options, false);
-        if report.verdict != Verdict::Valid {
-            return Err(format!("the status list {url} does not verify ({})", report.verdict));
-        }
-        let value: Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
-        if issuer_id(&value) != issuer_id(credential) {
+        let verified = match source.verified_list(url) {
+            Some(verified) => verified,
+            None => {
+                let bytes = source.status_list(url)?;
+                VerifiedStatusList::verify(self, &bytes, options)
+                    .map_err(|why| format!("the status list {url} {why}"))?
+            }
+        };
+        if Some(&verified.issuer) != issuer_id(credential).as_ref() {
             return Err(format!("the status list {url} was issued by someone other than the credential's issuer"));
         }
-        StatusList::from_credential(&value).map_err(|e| e.to_string())
+        Ok(verified.list)
     }
 
     /// 1EdTech Revocation List: `{"revokedCredential": [{"id", "revoked"?, "revocationReason"?}]}`.
@@ -692,12 +1042,18 @@ impl Verifier {
     }
 }
 
-fn context_check(value: &Value, badge: bool) -> Check {
+/// `@context` of a credential: VC 2.0 first (VC 1.1 too when `vc_v1`),
+/// and the Open Badges context for badges.
+fn context_check(value: &Value, badge: bool, vc_v1: bool) -> Check {
     let contexts = array_or_single(value.get("@context"));
     let urls: Vec<&str> = contexts.iter().filter_map(|c| c.as_str()).collect();
-    match urls.first() {
-        Some(&contexts::VC_V2) => {}
-        Some(&contexts::VC_V1) => {
+    let first = contexts.first().and_then(|c| c.as_str());
+    match first {
+        Some(contexts::VC_V2) => {}
+        Some(contexts::VC_V1) if vc_v1 && !badge => {
+            return Check::passed(CheckKind::Context, "VC 1.1 context");
+        }
+        Some(contexts::VC_V1) => {
             return Check::failed(
                 CheckKind::Context,
                 InvalidCode::Context,
@@ -724,6 +1080,22 @@ fn context_check(value: &Value, badge: bool) -> Check {
         }
     } else {
         Check::passed(CheckKind::Context, "VC 2.0 context")
+    }
+}
+
+/// `@context` of a presentation: VC 2.0 (or VC 1.1) first.
+fn presentation_context_check(value: &Value) -> Check {
+    match value.get("@context") {
+        None => Check::failed(CheckKind::Context, InvalidCode::Context, "the presentation has no @context"),
+        Some(context) => match array_or_single(Some(context)).first().and_then(|c| c.as_str()) {
+            Some(contexts::VC_V2) => Check::passed(CheckKind::Context, "VC 2.0 context"),
+            Some(contexts::VC_V1) => Check::passed(CheckKind::Context, "VC 1.1 context"),
+            _ => Check::failed(
+                CheckKind::Context,
+                InvalidCode::Context,
+                "the presentation's @context does not start with https://www.w3.org/ns/credentials/v2",
+            ),
+        },
     }
 }
 

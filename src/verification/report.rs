@@ -53,6 +53,8 @@ pub enum InvalidCode {
     Expired,
     Revoked,
     Suspended,
+    /// A credential a presentation carries is invalid.
+    Credential,
 }
 
 /// What was checked.
@@ -81,6 +83,10 @@ pub enum CheckKind {
     Status,
     /// Endorsements embedded in the credential.
     Endorsements,
+    /// A presentation's holder signed it.
+    Holder,
+    /// The credentials a presentation carries.
+    Credentials,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -174,10 +180,15 @@ impl Report {
         Self { verdict, format, credential, checks, warnings }
     }
 
+    /// The report for input that is no credential at all.
+    pub fn malformed(reason: impl Into<String>) -> Self {
+        Self::conclude(None, None, vec![Check::failed(CheckKind::Format, InvalidCode::Malformed, reason)], Vec::new())
+    }
+
     /// The report on input that never reached the verifier (an image that
     /// carries no credential, a form without one): malformed, saying why.
     pub fn unreadable(reason: &str) -> Self {
-        Self::conclude(None, None, vec![Check::failed(CheckKind::Format, InvalidCode::Malformed, reason)], Vec::new())
+        Self::malformed(reason)
     }
 
     pub fn check(&self, kind: CheckKind) -> Option<&Check> {

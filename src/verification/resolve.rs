@@ -36,6 +36,10 @@ pub struct ResolvedKey {
     /// Whether the controller lists the key under `assertionMethod`
     /// (always true for did:key and the issuer-fragment convention).
     pub assertion_method: bool,
+    /// Whether the controller lists the key under `authentication` (signing
+    /// presentations; always true for did:key, never for the
+    /// issuer-fragment convention).
+    pub authentication: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -91,6 +95,7 @@ impl StaticResolver {
                 key,
                 binding: Binding::Supplied,
                 assertion_method: true,
+                authentication: true,
             });
         }
         Ok(resolver)
@@ -129,6 +134,7 @@ pub fn resolve_offline(
                     key: PublicKey::Ed25519(key),
                     binding: Binding::IssuerFragment,
                     assertion_method: true,
+                    authentication: false,
                 })
                 .map_err(|e| {
                     ResolveError::Invalid(format!(
@@ -161,5 +167,6 @@ fn did_key(
         key: PublicKey::Ed25519(key),
         binding: Binding::DidKey,
         assertion_method: true,
+        authentication: true,
     })
 }

@@ -399,7 +399,7 @@ impl TestApp {
             lists = lists.with_list(list_url, body);
         }
         let verifier = Verifier::offline().with_status_lists(Arc::new(lists));
-        let options = VerifyOptions { now: chrono::Utc::now(), require_status: true, require_open_badge: true };
+        let options = VerifyOptions { require_status: true, ..VerifyOptions::at(chrono::Utc::now()) };
         let input = if jwt { self.fetch(&format!("{credential_url}.jwt"), None).await.body } else { json.body };
         verifier.verify(&input, &options)
     }

@@ -92,7 +92,7 @@ async fn verify_offline(app: &TestApp, document: &Value, bytes: &[u8]) -> Report
         assert_eq!(list.status, 200, "{url}: {}", list.text());
         lists = lists.with_list(url, list.body);
     }
-    let options = VerifyOptions { now: chrono::Utc::now(), require_status: true, require_open_badge: true };
+    let options = VerifyOptions { require_status: true, ..VerifyOptions::at(chrono::Utc::now()) };
     Verifier::offline().with_status_lists(Arc::new(lists)).verify(bytes, &options)
 }
 

@@ -296,7 +296,7 @@ async fn status_lists_say_how_long_they_are_fresh(backend: Backend) {
     let lists = app.status_lists(&credential.json()).await.into_iter().skip(1);
     let lists = lists.fold(StaticStatusLists::new().with_list(list_url, after.body), |l, (u, b)| l.with_list(u, b));
     let verifier = Verifier::offline().with_status_lists(std::sync::Arc::new(lists));
-    let options = VerifyOptions { now: chrono::Utc::now(), require_status: true, require_open_badge: true };
+    let options = VerifyOptions { require_status: true, ..VerifyOptions::at(chrono::Utc::now()) };
     let report = verifier.verify(&credential.body, &options);
     assert_eq!(invalid_code(&report.verdict), Some(InvalidCode::Revoked), "{}", report.to_json_pretty());
 }

@@ -26,4 +26,5 @@ mod ops;
 mod page;
 mod public;
 mod push;
+mod vcapi;
 mod verify;

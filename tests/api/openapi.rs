@@ -3,8 +3,9 @@
 //!
 //! - it is served, with the app's public URL as its server;
 //! - its operations are the router's routes, and the other way round;
-//! - every documented /api/v1 operation is routed (401 without a token) and
-//!   wants the scope its `x-required-scope` names;
+//! - every documented operation that names an `x-required-scope` (all of
+//!   /api/v1, and the VC-API's issue and status update) is routed (401
+//!   without a token) and wants that scope; every other one is public;
 //! - every documented public resource answers, in each documented media type;
 //! - every answer seen here has a documented status, media type, required
 //!   headers and a body that matches the documented schema;
@@ -227,6 +228,25 @@ fn query_string(spec: &Spec, method: &str, path: &str) -> String {
     if pairs.is_empty() { String::new() } else { format!("?{}", pairs.join("&")) }
 }
 
+/// Whether an operation needs a bearer token (every `/api/v1` operation and
+/// the VC-API's issue and status update): it names the scope it wants.
+fn authenticated(spec: &Spec, method: &str, path: &str) -> bool {
+    spec.operation(method, path).get("x-required-scope").is_some()
+}
+
+/// The public operations that verify what is sent (rate-limited, changing nothing).
+fn verifies(method: &str, path: &str) -> bool {
+    method == "POST" && matches!(path, "/verify" | "/credentials/verify" | "/presentations/verify")
+}
+
+/// `body` (a `POST /credentials/issue` request) for the test apps' issuer
+/// (the test key's did:key): the documented examples name an example
+/// issuer, which no test app is.
+fn for_issuer(_app: &TestApp, mut body: Value) -> Value {
+    body["credential"]["issuer"] = json!(crate::helpers::TEST_KEY_DID);
+    body
+}
+
 fn method(name: &str) -> Method {
     Method::from_bytes(name.as_bytes()).unwrap()
 }
@@ -392,8 +412,9 @@ async fn every_documented_api_operation_wants_a_token_with_its_scope(backend: Ba
         tokens.push((*scope, client.token));
     }
     let unknown = format!("zgl_{}", "A".repeat(43));
-    let api: Vec<_> = spec.operations().into_iter().filter(|(_, path)| path.starts_with("/api/")).collect();
+    let api: Vec<_> = spec.operations().into_iter().filter(|(m, path)| authenticated(&spec, m, path)).collect();
     assert!(api.len() >= 7, "{api:?}");
+    assert!(api.iter().all(|(_, path)| path.starts_with("/api/") || path.starts_with("/credentials/")), "{api:?}");
     for (name, path) in api {
         let operation = spec.operation(&name, &path);
         assert_eq!(operation["security"], json!([{"bearerAuth": []}]), "{name} {path}");
@@ -452,13 +473,15 @@ async fn every_documented_public_resource_answers_as_documented(backend: Backend
         assert_eq!(reply.header("allow"), Some("GET, HEAD"));
     }
     let issued = Issued::make(&app, &spec).await;
-    let public: Vec<_> = spec.operations().into_iter().filter(|(_, path)| !path.starts_with("/api/")).collect();
+    let public: Vec<_> = spec.operations().into_iter().filter(|(m, path)| !authenticated(&spec, m, path)).collect();
     assert!(public.len() >= 14, "{public:?}");
     for (name, path) in public {
+        assert!(!path.starts_with("/api/"), "{name} {path} names no scope");
         assert_eq!(spec.operation(&name, &path)["security"], json!([]), "{path} needs no token");
         // Public resources are read-only, but for verifying what is sent
-        // (which changes nothing; its statuses are provoked below).
-        if matches!((name.as_str(), path.as_str()), ("POST" | "OPTIONS", "/verify")) {
+        // (which changes nothing; its statuses are provoked below) and the
+        // CORS preflights of those.
+        if verifies(&name, &path) || name == "OPTIONS" {
             continue;
         }
         assert_eq!(name, "GET", "{path}: public resources are read-only");
@@ -507,6 +530,7 @@ async fn the_request_examples_are_valid_and_accepted(backend: Backend) {
             assert!(problems.is_empty(), "{name} {path} example {example}: {problems:?}");
             let id = if path.starts_with("/api/v1/credentials/") { &credential_id } else { &achievement_id };
             let target = fill(&path, &[("id", id.as_deref().unwrap_or("none yet")), ("version", "1")]);
+            let body = if path == "/credentials/issue" { for_issuer(&app, body) } else { body };
             let reply = app.send_json(method(&name), &target, &app.admin_token, &body).await;
             // What the operation documents for success: 201 when it creates.
             let expected = if spec.statuses(&name, &path).contains(&201) { 201 } else { 200 };
@@ -557,6 +581,7 @@ async fn every_documented_status_is_answered_as_documented(backend: Backend) {
         .await
         .expect(200);
 
+    let mut rate_limited = Vec::new();
     for (name, path) in spec.operations() {
         let target = issued.path(&path);
         let request = |token: Option<&str>| app.request(method(&name), &target, token);
@@ -696,14 +721,48 @@ async fn every_documented_status_is_answered_as_documented(backend: Backend) {
                     (422, verify("text/plain", b"not a credential".to_vec())),
                 ]
             }
-            ("OPTIONS", "/verify") => vec![(204, request(None))],
             ("GET", "/credentials/{id}.png" | "/credentials/{id}.svg") => vec![
                 (200, request(None)),
                 (200, app.request(Method::GET, &format!("{target}?format=jwt"), None)),
                 (404, app.request(Method::GET, &fill(&path, &[("id", unknown)]), None)),
                 (422, app.request(Method::GET, &format!("{target}?format=xml"), None)),
             ],
-            (_, path) if path.starts_with("/api/") => panic!("{name} {path}: say here how to provoke its statuses"),
+            ("OPTIONS", "/verify" | "/credentials/verify" | "/presentations/verify") => vec![(204, request(None))],
+            ("POST", "/credentials/issue") => {
+                let example = for_issuer(&app, spec.request_examples(&name, &path)[0].1.clone());
+                vec![(201, with(&example)), (422, with(&json!({"credential": {"type": "VerifiableCredential"}})))]
+            }
+            ("POST", "/credentials/status") => {
+                let issue = for_issuer(&app, spec.request_examples(&name, "/credentials/issue")[0].1.clone());
+                let mut own = issue.clone();
+                own["options"]["credentialId"] = json!(format!("urn:uuid:{}", uuid::Uuid::new_v4()));
+                app.send_json(Method::POST, "/credentials/issue", &app.admin_token, &own).await.expect(201);
+                let entry = json!({"type": "BitstringStatusListEntry", "statusPurpose": "revocation"});
+                let id = own["options"]["credentialId"].clone();
+                vec![
+                    (200, with(&json!({"credentialId": id, "credentialStatus": entry}))),
+                    (404, with(&json!({"credentialId": "urn:uuid:unknown", "credentialStatus": entry}))),
+                    (409, with(&json!({"credentialId": id, "credentialStatus": entry, "status": false}))),
+                    (422, with(&json!({"credentialStatus": entry}))),
+                ]
+            }
+            ("POST", "/credentials/verify" | "/presentations/verify") => {
+                let post = |content_type: &str, body: Vec<u8>| {
+                    app.request(Method::POST, &path, None).header("content-type", content_type).body(body)
+                };
+                let example = spec.request_examples(&name, &path)[0].1.clone();
+                let tampered = serde_json::to_string(&example).unwrap().replace("Examples", "Exampels").into_bytes();
+                vec![
+                    (200, post("application/json", serde_json::to_vec(&example).unwrap())),
+                    (400, post("application/ld+json", b"{}".to_vec())),
+                    (413, post("application/json", vec![b' '; 2 * 1024 * 1024 + 1])),
+                    (415, post("application/xml", b"<credential/>".to_vec())),
+                    (422, post("application/json", tampered)),
+                ]
+            }
+            (_, path) if authenticated(&spec, &name, path) => {
+                panic!("{name} {path}: say here how to provoke its statuses")
+            }
             // Public resources: what exists, and what does not.
             _ => {
                 let mut probes = vec![(200, request(None))];
@@ -714,7 +773,7 @@ async fn every_documented_status_is_answered_as_documented(backend: Backend) {
                 probes
             }
         };
-        if path.starts_with("/api/") {
+        if authenticated(&spec, &name, &path) {
             // What every API operation refuses alike.
             let scope = spec.operation(&name, &path)["x-required-scope"].as_str().unwrap();
             let lacking = if scope == "awards:read" { write_only.as_str() } else { app.reader_token.as_str() };
@@ -732,9 +791,10 @@ async fn every_documented_status_is_answered_as_documented(backend: Backend) {
         }
         let mut provoked: BTreeSet<u16> = probes.iter().map(|(status, _)| *status).collect();
         // The rate limit, last: once hit, it answers every request alike.
-        let limited = (name.as_str(), path.as_str()) == ("POST", "/verify");
+        let limited = verifies(&name, &path);
         if limited {
             provoked.insert(429);
+            rate_limited.push(path.clone());
         }
         let documented: BTreeSet<u16> =
             spec.statuses(&name, &path).into_iter().filter(|status| ![500, 503].contains(status)).collect();
@@ -744,20 +804,22 @@ async fn every_documented_status_is_answered_as_documented(backend: Backend) {
             assert_eq!(reply.status, status, "{name} {path}: {}", reply.text());
             spec.check(&name, &path, &reply);
         }
-        if limited {
-            let mut reply = None;
-            // The default allows 60 a minute: the 61st at the latest is refused.
-            for _ in 0..61 {
-                let answer = app.send(app.request(Method::POST, &path, None).body("not a credential")).await;
-                if answer.status != 422 {
-                    reply = Some(answer);
-                    break;
-                }
+    }
+    // The verifying operations share one rate limit per client address:
+    // the default allows 60 a minute, so the 61st request at the latest is
+    // refused, and then every one of them refuses.
+    for path in rate_limited {
+        let mut reply = None;
+        for _ in 0..61 {
+            let request = app.request(Method::POST, &path, None).header("content-type", "application/json");
+            let answer = app.send(request.body("{}")).await;
+            if answer.status == 429 {
+                reply = Some(answer);
+                break;
             }
-            let reply = reply.expect("no 429 after 61 requests");
-            assert_eq!(reply.status, 429, "{name} {path}: {}", reply.text());
-            spec.check(&name, &path, &reply);
         }
+        let reply = reply.expect("no 429 after 61 requests");
+        spec.check("POST", &path, &reply);
     }
 }
 

@@ -88,7 +88,7 @@ async fn a_fetched_credential_verifies_with_the_status_list_the_server_publishes
     }
     let lists = Arc::new(lists);
     let verifier = Verifier::offline().with_status_lists(lists);
-    let options = VerifyOptions { now: Utc::now(), require_status: true, require_open_badge: true };
+    let options = VerifyOptions { require_status: true, ..VerifyOptions::at(Utc::now()) };
 
     for (form, bytes) in [("JSON-LD", &document.body), ("VC-JWT", &jwt.body)] {
         let report = verifier.verify(bytes, &options);

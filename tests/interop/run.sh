@@ -260,4 +260,141 @@ JSON
 fi
 
 # ---------------------------------------------------------------------------------------------
+section "7. The W3C VC-API: what zegel issues, Digital Bazaar verifies; what Digital Bazaar signs, zegel verifies"
+# POST /credentials/issue signs a generic credential (VC 2.0 and 1.1) with the server's key and a
+# status entry in its own list; @digitalbazaar/vc (and DCC) must accept it, loading only from the
+# server. sign.mjs signs credentials, a proof set and a presentation with Digital Bazaar's stack;
+# zegel's public verify endpoints must accept them (200, verified) and refuse them tampered.
+VCA="$TMP/vc-api"
+# verify_at PATH BODY-FILE OUT : POST a public VC-API verify endpoint; prints the HTTP status.
+verify_at() {
+    curl -sS --noproxy '*' -o "$3" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+        --data-binary "@$2" "$SERVER_URL$1" 2>>"$TMP/curl.err"
+}
+# expect_verify NAME PATH MEMBER FILE STATUS [OPTIONS-JSON] : wraps FILE as {MEMBER: …, options}, posts
+# it to PATH and expects STATUS (and verified: true exactly when it is 200).
+expect_verify() {
+    local name="$1" path="$2" member="$3" file="$4" want="$5" options="${6:-}" got verified pass=false
+    [[ -n "$options" ]] || options='{}'
+    node -e 'const fs = require("fs");
+      fs.writeFileSync(process.argv[3], JSON.stringify({[process.argv[1]]: JSON.parse(fs.readFileSync(process.argv[2], "utf8")),
+        options: JSON.parse(process.argv[4])}));' "$member" "$file" "$file.request" "$options"
+    got="$(verify_at "$path" "$file.request" "$file.result")"
+    verified="$(jget "$file.result" c.verified 2>/dev/null)"
+    if [[ "$want" == 200 ]]; then
+        [[ "$got" == 200 && "$verified" == true ]] && pass=true
+    else
+        [[ "$got" == "$want" && "$verified" == false ]] && pass=true
+    fi
+    if [[ "$pass" == true ]]; then
+        ok "$name: HTTP $got, verified $verified"
+    else
+        bad "$name: HTTP $got (verified $verified), want $want" "$(head -c 600 "$file.result" 2>/dev/null)"
+    fi
+}
+if start_zegel_server "$VCA"; then
+    SERVER_DID="$(jget "$VCA/key.json" c.did_key)"
+    ok "zegel serve is ready at $SERVER_URL (issuer $SERVER_DID)"
+    if service_env "$ZEGEL" clients create --name vc-api --scopes credentials:issue,credentials:status --json \
+            > "$VCA/client.json" 2>"$VCA/err"; then
+        TOKEN="$(jget "$VCA/client.json" c.token)"
+        ok "zegel clients create --scopes credentials:issue,credentials:status"
+    else
+        TOKEN=""
+        bad "zegel clients create --scopes credentials:issue,credentials:status" "$(cat "$VCA/err")"
+    fi
+    cat > "$VCA/issue-v2.json" <<JSON
+{"credential": {"@context": ["https://www.w3.org/ns/credentials/v2", "https://www.w3.org/ns/credentials/examples/v2"],
+  "id": "urn:uuid:2b8f7c1e-5d3a-4f6b-9e0c-7a1d2c3b4e5f", "type": ["VerifiableCredential", "ExampleAlumniCredential"],
+  "issuer": "$SERVER_DID", "validFrom": "2026-01-01T00:00:00Z",
+  "credentialSubject": {"id": "did:example:alice", "alumniOf": "Hogeschool Zegel", "score": 5.0}},
+ "options": {"statusPurpose": ["revocation", "suspension"]}}
+JSON
+    cat > "$VCA/issue-v1.json" <<JSON
+{"credential": {"@context": ["https://www.w3.org/2018/credentials/v1", "https://www.w3.org/ns/credentials/examples/v2"],
+  "id": "urn:uuid:6c1e9a0d-3b2f-4e5a-8d7c-1f0e2d3c4b5a", "type": ["VerifiableCredential", "ExampleAlumniCredential"],
+  "issuer": "$SERVER_DID", "issuanceDate": "2026-01-01T00:00:00Z",
+  "credentialSubject": {"id": "did:example:alice", "alumniOf": "Hogeschool Zegel"}}}
+JSON
+    for version in v2 v1; do
+        status="$(api POST /credentials/issue "$VCA/issue-$version.json" "$VCA/issued-$version.out")"
+        if [[ "$status" == 201 ]]; then
+            node -e 'const fs = require("fs"); const r = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+              fs.writeFileSync(process.argv[2], JSON.stringify(r.verifiableCredential, null, 2));' \
+                "$VCA/issued-$version.out" "$VCA/vc-$version.json"
+            ok "POST /credentials/issue ($version): 201, proof by $(jget "$VCA/vc-$version.json" c.proof.verificationMethod)"
+        else
+            bad "POST /credentials/issue ($version): HTTP $status, want 201" "$(cat "$VCA/issued-$version.out" 2>/dev/null)"
+        fi
+    done
+    if [[ -s "$VCA/vc-v2.json" ]]; then
+        js_accepts "JS: @digitalbazaar/vc + DCC accept the VC 2.0 credential POST /credentials/issue made (its status lists from the server)" \
+            --server "$SERVER_URL" --dcc "$VCA/vc-v2.json"
+        expect_verify "POST /credentials/verify: zegel's own VC-API credential" /credentials/verify verifiableCredential "$VCA/vc-v2.json" 200
+    fi
+    if [[ -s "$VCA/vc-v1.json" ]]; then
+        js_accepts "JS: @digitalbazaar/vc accepts the VC 1.1 credential (data-integrity context added)" --server "$SERVER_URL" "$VCA/vc-v1.json"
+        expect_verify "POST /credentials/verify: the VC 1.1 credential" /credentials/verify verifiableCredential "$VCA/vc-v1.json" 200
+    fi
+
+    # Signed by Digital Bazaar's stack.
+    if node "$HERE/sign.mjs" key "$VCA/key1.json" 2>"$VCA/err" && node "$HERE/sign.mjs" key "$VCA/key2.json" 2>>"$VCA/err"; then
+        cat > "$VCA/unsigned.json" <<'JSON'
+{"@context": ["https://www.w3.org/ns/credentials/v2", "https://www.w3.org/ns/credentials/examples/v2"],
+ "id": "urn:uuid:9a0b3f52-1c77-4c9e-8d1e-6b3f0c2a4e11", "type": ["VerifiableCredential", "ExampleAlumniCredential"],
+ "validFrom": "2026-01-01T00:00:00Z",
+ "credentialSubject": {"id": "did:example:alice", "alumniOf": "The School of Examples", "score": 5.5}}
+JSON
+        jedit "$VCA/unsigned.json" "$VCA/unsigned-v1.json" \
+            "c['@context'] = ['https://www.w3.org/2018/credentials/v1', 'https://www.w3.org/ns/credentials/examples/v2', 'https://w3id.org/security/data-integrity/v2']; delete c.validFrom; c.issuanceDate = '2026-01-01T00:00:00Z'"
+        if node "$HERE/sign.mjs" credential "$VCA/key1.json" "$VCA/unsigned.json" "$VCA/db.json" 2>"$VCA/err" \
+                && node "$HERE/sign.mjs" again "$VCA/key2.json" "$VCA/db.json" "$VCA/db-set.json" 2>>"$VCA/err" \
+                && node "$HERE/sign.mjs" credential "$VCA/key1.json" "$VCA/unsigned-v1.json" "$VCA/db-v1.json" 2>>"$VCA/err"; then
+            ok "sign.mjs: Digital Bazaar signed a VC 2.0 credential, a proof set of two keys, a VC 1.1 credential"
+            expect_verify "POST /credentials/verify: Digital Bazaar's VC 2.0 credential" /credentials/verify verifiableCredential "$VCA/db.json" 200
+            expect_verify "POST /credentials/verify: Digital Bazaar's proof set" /credentials/verify verifiableCredential "$VCA/db-set.json" 200
+            expect_verify "POST /credentials/verify: Digital Bazaar's VC 1.1 credential" /credentials/verify verifiableCredential "$VCA/db-v1.json" 200
+            jedit "$VCA/db.json" "$VCA/db-tampered.json" "c.credentialSubject.score = 9.5"
+            expect_verify "POST /credentials/verify: Digital Bazaar's credential, tampered, refused" /credentials/verify verifiableCredential "$VCA/db-tampered.json" 422
+            jedit "$VCA/db-set.json" "$VCA/db-set-broken.json" "c.proof[1].proofValue = c.proof[0].proofValue"
+            expect_verify "POST /credentials/verify: a proof set with one bad proof, refused" /credentials/verify verifiableCredential "$VCA/db-set-broken.json" 422
+            # A presentation by the second key holding zegel's and Digital Bazaar's credentials.
+            node -e 'const fs = require("fs"); const read = f => JSON.parse(fs.readFileSync(f, "utf8"));
+              fs.writeFileSync(process.argv[1], JSON.stringify({"@context": ["https://www.w3.org/ns/credentials/v2"],
+                type: ["VerifiablePresentation"], verifiableCredential: process.argv.slice(2).map(read)}));' \
+                "$VCA/vp.json" "$VCA/db.json" "$VCA/vc-v2.json"
+            if node "$HERE/sign.mjs" presentation "$VCA/key2.json" "$VCA/vp.json" "$VCA/vp-signed.json" c-2026 verifier.example 2>"$VCA/err"; then
+                local_options='{"challenge": "c-2026", "domain": "verifier.example"}'
+                expect_verify "POST /presentations/verify: Digital Bazaar's signed presentation (authentication, challenge, domain)" \
+                    /presentations/verify verifiablePresentation "$VCA/vp-signed.json" 200 "$local_options"
+                expect_verify "POST /presentations/verify: the same with another challenge, refused" \
+                    /presentations/verify verifiablePresentation "$VCA/vp-signed.json" 422 '{"challenge": "other", "domain": "verifier.example"}'
+            else
+                bad "sign.mjs presentation" "$(cat "$VCA/err")"
+            fi
+        else
+            bad "sign.mjs (Digital Bazaar signing)" "$(cat "$VCA/err")"
+        fi
+    else
+        bad "sign.mjs key" "$(cat "$VCA/err")"
+    fi
+
+    # Revocation through POST /credentials/status, as the independent verifiers and zegel see it.
+    if [[ -s "$VCA/vc-v2.json" ]]; then
+        echo '{"credentialId": "urn:uuid:2b8f7c1e-5d3a-4f6b-9e0c-7a1d2c3b4e5f", "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": "revocation"}, "status": true}' \
+            > "$VCA/revoke.json"
+        status="$(api POST /credentials/status "$VCA/revoke.json" "$VCA/revoke.out")"
+        if [[ "$status" == 200 ]]; then
+            ok "POST /credentials/status: 200 ($(jget "$VCA/revoke.out" c.message))"
+            js_rejects "JS: after the revocation, both verifiers read the revocation bit from zegel's list" \
+                'revocation' --server "$SERVER_URL" --dcc "$VCA/vc-v2.json"
+            expect_verify "POST /credentials/verify: the revoked credential, refused" /credentials/verify verifiableCredential "$VCA/vc-v2.json" 422
+        else
+            bad "POST /credentials/status: HTTP $status, want 200" "$(cat "$VCA/revoke.out" 2>/dev/null)"
+        fi
+    fi
+    stop_zegel_server
+fi
+
+# ---------------------------------------------------------------------------------------------
 summary
