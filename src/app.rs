@@ -36,6 +36,8 @@ pub struct App {
     own_reports: OwnReports,
     /// This instance's published status lists, verified (`verifying`).
     pub(crate) own_lists: crate::verifying::OwnLists,
+    /// Wakes this instance's import worker when a job is made here.
+    imports: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for App {
@@ -66,6 +68,7 @@ impl App {
             status_lists: StatusPublisher::default(),
             own_reports: OwnReports::default(),
             own_lists: crate::verifying::OwnLists::default(),
+            imports: Arc::default(),
         };
         Ok((app, keys))
     }
@@ -110,6 +113,16 @@ impl App {
         let report = crate::verifying::verify_own_credential(self, document).await;
         self.own_reports.put(credential_id, report.clone());
         report
+    }
+
+    /// An import job was made here: its worker starts at once.
+    pub fn imports_queued(&self) {
+        self.imports.notify_one();
+    }
+
+    /// Waits until an import job is made here, or `at_most`.
+    pub async fn wait_for_imports(&self, at_most: std::time::Duration) {
+        let _ = tokio::time::timeout(at_most, self.imports.notified()).await;
     }
 
     /// `<public URL><path>`.

@@ -246,8 +246,14 @@ struct StatusChangeArgs {
 
 #[derive(Debug, Args)]
 struct ImportArgs {
-    /// The CSV file (UTF-8; `,` or `;` separated; the columns of docs/imports.md).
-    file: PathBuf,
+    /// The CSV file (UTF-8; `,` or `;` separated; the columns of
+    /// docs/imports.md) or OOAPI v5 JSON document.
+    #[arg(required_unless_present = "resume")]
+    file: Option<PathBuf>,
+    /// Resume an import job left by a stopped `zegel import` (its id),
+    /// instead of importing a file.
+    #[arg(long, value_name = "IMPORT_ID", conflicts_with_all = ["file", "dry_run", "achievement", "eppn_rule", "client"])]
+    resume: Option<String>,
     /// The achievement id for rows without a course_code or achievement_id.
     #[arg(long)]
     achievement: Option<String>,
@@ -550,6 +556,8 @@ fn serve() -> anyhow::Result<ExitCode> {
                 "Edubadges is not configured (ZEGEL_EDUBADGES_URL): awards are issued and wait with push state pending"
             ),
         }
+        // Import jobs made here, by other instances, or left by stopped ones.
+        actix_web::rt::spawn(crate::intake::jobs::worker(app.clone().into_inner()));
         http::serve(app, listener)?.await?;
         Ok::<_, anyhow::Error>(())
     })?;
@@ -989,130 +997,88 @@ fn service_error(error: issuance::ServiceError) -> anyhow::Error {
     }
 }
 
-/// One row of an import, before issuing: where it is, its record id, and
-/// what it asks.
-struct ImportRow {
-    /// `line 4` (CSV) or `item 3` (OOAPI).
-    place: String,
-    record_id: String,
-    input: Result<crate::issuance::AwardRequest, Result<crate::domain::microcredential::ValidationErrors, String>>,
-}
-
-/// What became of one row: its place, record id, result and problems.
-type ImportOutcome = (String, String, &'static str, Vec<String>);
-
 /// `zegel import FILE`: reads and checks the whole file (CSV, or an OOAPI v5
-/// JSON document), then issues the valid rows in batches of 1,000 (as
-/// `POST /api/v1/awards/batch`).
+/// JSON document), makes an import job of it (visible in
+/// `GET /api/v1/imports`) and runs it here, in chunks of 1,000 rows (as
+/// `POST /api/v1/awards/batch`), showing progress. Stopped midway, the job
+/// is resumed by `zegel serve` (or a next `zegel import --resume ID`).
 fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
-    use crate::intake::{self, csv, ooapi};
-    let bytes = std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
-    let is_json = bytes.trim_ascii_start().first() == Some(&b'{');
-    let (rows, csv_file) = if is_json {
-        let rule = match args.eppn_rule.clone().or_else(|| std::env::var("ZEGEL_OOAPI_EPPN").ok()) {
-            Some(text) => ooapi::EppnRule::parse(&text).map_err(anyhow::Error::msg)?,
-            None => ooapi::EppnRule::default(),
-        };
-        match ooapi::read(&bytes, &rule) {
-            Ok(items) => {
-                let rows = items
-                    .into_iter()
-                    .map(|item| ImportRow {
-                        place: format!("item {}", item.index),
-                        record_id: item.association_id,
-                        input: match item.outcome {
-                            ooapi::ItemOutcome::Award(request) => Ok(*request),
-                            ooapi::ItemOutcome::Refused(problems) => Err(Ok(problems)),
-                            ooapi::ItemOutcome::Skipped(why) => Err(Err(why)),
-                        },
-                    })
-                    .collect::<Vec<_>>();
-                (rows, None)
-            }
-            Err(problems) => return refuse_file(&args.file, problems),
-        }
-    } else {
-        match csv::read(&bytes, args.achievement.as_deref()) {
-            Ok(file) => {
-                let rows = file
-                    .rows
-                    .iter()
-                    .map(|row| ImportRow {
-                        place: format!("line {}", row.line),
-                        record_id: row.record_id.clone(),
-                        input: row.request.clone().map_err(Ok),
-                    })
-                    .collect::<Vec<_>>();
-                (rows, Some(file))
-            }
-            Err(problems) => return refuse_file(&args.file, problems),
+    use crate::intake::jobs::{self, ImportOptions, RunEnd, SubmitError};
+    let settings = Settings::from_env()?;
+    let bytes = match &args.resume {
+        Some(_) => Vec::new(),
+        None => {
+            let Some(file) = &args.file else { bail!("name the FILE to import (or --resume ID)") };
+            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?
         }
     };
-    let settings = Settings::from_env()?;
+    let eppn_rule = args.eppn_rule.clone().or_else(|| settings.ooapi_eppn_rule.clone());
+    if let Some(rule) = &eppn_rule {
+        crate::intake::ooapi::EppnRule::parse(rule).map_err(anyhow::Error::msg)?;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let (app, _keys) = App::build(settings).await.context("cannot open zegel (database, signing keys)")?;
         let app = Arc::new(app);
-        let client = import_client(&app, args.client.as_deref()).await?;
-        let total = rows.len();
         let started = std::time::Instant::now();
-        let mut outcomes: Vec<Option<ImportOutcome>> = vec![None; total];
-        let mut done = 0;
-        for (chunk_start, chunk) in rows.chunks(intake::MAX_BATCH).enumerate().map(|(i, c)| (i * intake::MAX_BATCH, c))
-        {
-            let mut requests = Vec::new();
-            let mut positions = Vec::new();
-            for (offset, row) in chunk.iter().enumerate() {
-                let at = chunk_start + offset;
-                let outcome = |result, problems| Some((row.place.clone(), row.record_id.clone(), result, problems));
-                match &row.input {
-                    Ok(request) => {
-                        requests.push(request.clone());
-                        positions.push(at);
+        let quiet = args.json;
+        let verb = if args.dry_run { "checked" } else { "imported" };
+        let progress = move |done: i64, total: i64| {
+            if quiet || total == 0 {
+                return;
+            }
+            let elapsed = started.elapsed().as_secs_f64().max(0.001);
+            let rate = done as f64 / elapsed;
+            let left = (total - done) as f64 / rate.max(0.001);
+            let width = 30;
+            let filled = usize::try_from(done * width / total.max(1)).unwrap_or(0);
+            let bar = format!("{}{}", "#".repeat(filled), "-".repeat(width as usize - filled.min(width as usize)));
+            eprint!("\r[{bar}] {verb} {done}/{total} rows ({rate:.0} rows/s, {left:.0} s left)   ");
+        };
+        let record = match &args.resume {
+            Some(id) => {
+                let ended =
+                    jobs::run_next(app.clone(), Some(id), &progress).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                if ended.is_none() {
+                    let job = app.store.import(id).await?.with_context(|| format!("no import has id {id}"))?;
+                    bail!("import {id} is {} (only a job left by a stopped process can be resumed)", job.state);
+                }
+                app.store.import(id).await?.with_context(|| format!("no import has id {id}"))?
+            }
+            None => {
+                let client = import_client(&app, args.client.as_deref()).await?;
+                let options = ImportOptions {
+                    filename: args.file.as_ref().and_then(|f| f.file_name()).map(|n| n.to_string_lossy().into_owned()),
+                    achievement: args.achievement.clone(),
+                    eppn_rule,
+                    dry_run: args.dry_run,
+                };
+                match jobs::submit_and_run(app.clone(), &client, bytes, options, "cli", &progress).await {
+                    Ok((record, RunEnd::Finished)) => record,
+                    Ok((record, RunEnd::LostLease)) => {
+                        bail!(
+                            "import {} was taken over by another process; see GET /api/v1/imports/{0}",
+                            record.import_id
+                        )
                     }
-                    Err(Ok(problems)) => outcomes[at] = outcome("refused", problem_lines(problems)),
-                    Err(Err(why)) => outcomes[at] = outcome("skipped", vec![why.clone()]),
+                    Err(SubmitError::File(problems)) => {
+                        let name = args.file.as_deref().unwrap_or(Path::new("the file"));
+                        return refuse_file(name, problems);
+                    }
+                    Err(SubmitError::Service(e)) => return Err(anyhow::anyhow!("{e}")),
                 }
             }
-            if args.dry_run {
-                for (at, request) in positions.into_iter().zip(requests) {
-                    let (result, problems) = intake::check(&app, request).await?;
-                    let row = &rows[at];
-                    let problems = problems.map(|p| problem_lines(&p)).unwrap_or_default();
-                    outcomes[at] = Some((row.place.clone(), row.record_id.clone(), result, problems));
-                }
-            } else {
-                let view =
-                    intake::issue_batch(app.clone(), &client, requests).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-                for (at, item) in positions.into_iter().zip(view.results) {
-                    let row = &rows[at];
-                    let problems = item
-                        .problems
-                        .unwrap_or_default()
-                        .iter()
-                        .map(|p| format!("{}: {}", p.field, p.message))
-                        .collect();
-                    outcomes[at] = Some((row.place.clone(), row.record_id.clone(), item.result, problems));
-                }
-            }
-            done += chunk.len();
-            if !args.json {
-                let rate = done as f64 / started.elapsed().as_secs_f64().max(0.001);
-                let left = (total - done) as f64 / rate.max(0.001);
-                let verb = if args.dry_run { "checked" } else { "imported" };
-                eprint!("\r{verb} {done}/{total} rows ({rate:.0} rows/s, {left:.0} s left)   ");
-            }
-        }
+        };
         if !args.json {
             eprintln!();
         }
-        let outcomes: Vec<ImportOutcome> = outcomes.into_iter().flatten().collect();
         if let Some(path) = &args.results {
-            write_results(path, csv_file.as_ref(), &outcomes)?;
+            let csv = jobs::results_csv(&app, &record).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            std::fs::write(path, csv).with_context(|| format!("cannot write {}", path.display()))?;
         }
-        print_import_summary(&args, &outcomes, total, started.elapsed())?;
+        print_import_summary(&app, &args, &record, started.elapsed()).await?;
         app.store.close().await;
-        let refused = outcomes.iter().any(|(_, _, r, _)| *r == "refused");
+        let refused = record.counts.refused > 0 || record.state == "failed";
         Ok(if refused { ExitCode::FAILURE } else { ExitCode::SUCCESS })
     })
 }
@@ -1126,39 +1092,59 @@ fn refuse_file(file: &Path, problems: Vec<(String, String)>) -> anyhow::Result<E
     Ok(ExitCode::FAILURE)
 }
 
-fn print_import_summary(
+/// The summary table (and the refused rows), or with `--json` one object per row.
+async fn print_import_summary(
+    app: &App,
     args: &ImportArgs,
-    outcomes: &[ImportOutcome],
-    total: usize,
+    record: &crate::storage::ImportRecord,
     took: std::time::Duration,
 ) -> anyhow::Result<()> {
+    use crate::intake::jobs::RowView;
+    let rows = |result: Option<&'static str>| async move {
+        let mut all = Vec::new();
+        let mut after = None;
+        loop {
+            let page = app.store.import_rows(&record.import_id, result, after, 10_000).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.row_index);
+            for row in page {
+                all.push(RowView::new(row)?);
+            }
+        }
+        Ok::<_, anyhow::Error>(all)
+    };
     let mut out = std::io::stdout().lock();
     if args.json {
-        for (place, record_id, result, problems) in outcomes {
-            let row =
-                serde_json::json!({"place": place, "record_id": record_id, "result": result, "problems": problems});
-            writeln!(out, "{row}")?;
+        for row in rows(None).await? {
+            writeln!(out, "{}", serde_json::to_string(&row)?)?;
         }
         return Ok(());
     }
-    let count = |what: &str| outcomes.iter().filter(|(_, _, r, _)| *r == what).count();
-    let created = if args.dry_run { count("would_create") } else { count("created") };
-    writeln!(out, "{}", if args.dry_run { "dry run: nothing was issued" } else { "import done" })?;
-    writeln!(out, "  {:<26} {created:>8}", if args.dry_run { "would be created" } else { "created" })?;
-    writeln!(out, "  {:<26} {:>8}", "existing (imported before)", count("existing"))?;
-    if count("skipped") > 0 {
-        writeln!(out, "  {:<26} {:>8}", "skipped (not an award)", count("skipped"))?;
+    let counts = &record.counts;
+    writeln!(
+        out,
+        "{} (import {})",
+        if record.dry_run { "dry run: nothing was issued" } else { "import done" },
+        record.import_id
+    )?;
+    if record.dry_run {
+        writeln!(out, "  {:<26} {:>8}", "would be created", counts.would_create)?;
+    } else {
+        writeln!(out, "  {:<26} {:>8}", "created", counts.created)?;
     }
-    writeln!(out, "  {:<26} {:>8}", "refused", count("refused"))?;
-    writeln!(out, "  {:<26} {total:>8}   in {:.1} s", "rows", took.as_secs_f64())?;
-    for (place, record_id, _, problems) in outcomes.iter().filter(|(_, _, r, _)| *r == "refused") {
-        writeln!(out, "  {place} ({record_id}): {}", problems.join("; "))?;
+    writeln!(out, "  {:<26} {:>8}", "existing (imported before)", counts.existing)?;
+    if counts.skipped > 0 {
+        writeln!(out, "  {:<26} {:>8}", "skipped (not an award)", counts.skipped)?;
+    }
+    writeln!(out, "  {:<26} {:>8}", "refused", counts.refused)?;
+    writeln!(out, "  {:<26} {:>8}   in {:.1} s", "rows", record.total_rows, took.as_secs_f64())?;
+    if let Some(error) = &record.error {
+        writeln!(out, "  failed: {error}")?;
+    }
+    for row in rows(Some("refused")).await? {
+        writeln!(out, "  {} ({}): {}", row.place, row.record_id, row.problem_text())?;
     }
     Ok(())
-}
-
-fn problem_lines(problems: &crate::domain::microcredential::ValidationErrors) -> Vec<String> {
-    problems.iter().map(|p| format!("{}: {}", p.field, p.message)).collect()
 }
 
 /// The client CLI imports are recorded under.
@@ -1179,30 +1165,4 @@ async fn import_client(app: &App, id: Option<&str>) -> anyhow::Result<crate::sto
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(made.client)
-}
-
-/// The file's rows with `result` and `problems` columns (for an OOAPI
-/// document: its association ids), formula-like cells neutralised so that a
-/// spreadsheet shows them as text.
-fn write_results(
-    path: &Path,
-    file: Option<&crate::intake::csv::CsvFile>,
-    outcomes: &[ImportOutcome],
-) -> anyhow::Result<()> {
-    use crate::intake::csv::neutralise;
-    let delimiter = file.map_or(b',', |f| f.delimiter);
-    let mut writer = ::csv::WriterBuilder::new().delimiter(delimiter).from_path(path)?;
-    let mut header: Vec<String> = file.map_or_else(|| vec!["record_id".to_owned()], |f| f.header.clone());
-    header.extend(["result".to_owned(), "problems".to_owned()]);
-    writer.write_record(&header)?;
-    for (i, (_, record_id, result, problems)) in outcomes.iter().enumerate() {
-        let mut cells: Vec<String> = match file {
-            Some(file) => file.rows[i].cells.iter().map(|c| neutralise(c)).collect(),
-            None => vec![neutralise(record_id)],
-        };
-        cells.extend([(*result).to_owned(), neutralise(&problems.join("; "))]);
-        writer.write_record(&cells)?;
-    }
-    writer.flush()?;
-    Ok(())
 }

@@ -143,6 +143,11 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Largest `POST /api/v1/awards/batch` body (up to 1,000 records).
     pub max_batch_bytes: usize,
+    /// Largest file `POST /api/v1/imports` takes.
+    pub max_import_bytes: usize,
+    /// OOAPI imports: where a person's eppn is (`ZEGEL_OOAPI_EPPN`; `None`:
+    /// the default rule).
+    pub ooapi_eppn_rule: Option<String>,
     pub workers: usize,
     pub db_max_connections: u32,
     pub log_filter: String,
@@ -259,6 +264,14 @@ impl Settings {
         let max_body_bytes = number(&get, "ZEGEL_MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024, &mut problems);
         let max_batch_bytes =
             number(&get, "ZEGEL_MAX_BATCH_BYTES", 16 * 1024 * 1024, 1024, 256 * 1024 * 1024, &mut problems);
+        let max_import_bytes =
+            number(&get, "ZEGEL_MAX_IMPORT_BYTES", 64 * 1024 * 1024, 1024, 1024 * 1024 * 1024, &mut problems);
+        let ooapi_eppn_rule = get("ZEGEL_OOAPI_EPPN");
+        if let Some(rule) = &ooapi_eppn_rule
+            && let Err(e) = crate::intake::ooapi::EppnRule::parse(rule)
+        {
+            problems.push(format!("ZEGEL_OOAPI_EPPN: {e}"));
+        }
         let cpus = std::thread::available_parallelism().map_or(2, usize::from);
         let workers = number(&get, "ZEGEL_WORKERS", cpus, 1, 256, &mut problems);
         let db_max_connections =
@@ -340,6 +353,8 @@ impl Settings {
                 issuer,
                 max_body_bytes,
                 max_batch_bytes,
+                max_import_bytes,
+                ooapi_eppn_rule,
                 workers,
                 db_max_connections,
                 log_filter,

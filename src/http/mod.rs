@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod credentials;
 mod error;
+mod imports;
 mod input;
 mod openapi;
 mod ops;
@@ -44,6 +45,7 @@ fn endpoints() -> Vec<Endpoint> {
         api::endpoints(),
         credentials::endpoints(),
         audit::endpoints(),
+        imports::endpoints(),
         // Before `/credentials/{id}`: the router takes the first pattern that matches.
         vcapi::endpoints(),
         public::endpoints(),

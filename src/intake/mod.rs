@@ -10,6 +10,7 @@
 //! store's group commit writes many per transaction.
 
 pub mod csv;
+pub mod jobs;
 pub mod ooapi;
 
 use crate::app::App;
@@ -38,7 +39,7 @@ pub struct BatchItem {
     pub index: usize,
     /// Its SIS record id, when it has a readable one.
     pub source_record_id: Option<String>,
-    /// `created`, `existing` or `refused`.
+    /// `created`, `existing` or `refused` (a dry run: `would_create`).
     pub result: &'static str,
     /// The award (created or existing).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -53,6 +54,13 @@ pub struct BatchCounts {
     pub created: usize,
     pub existing: usize,
     pub refused: usize,
+    /// Dry runs only.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub would_create: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The answer to a batch: every record, in request order, and the counts.
@@ -74,6 +82,25 @@ pub async fn issue_batch(
     app: Arc<App>,
     client: &ClientRecord,
     requests: Vec<AwardRequest>,
+) -> Result<BatchView, ServiceError> {
+    run_batch(app, client, requests, false).await
+}
+
+/// What [`issue_batch`] would do, issuing nothing: each record
+/// `would_create`, `existing` or `refused` with its reasons.
+pub async fn check_batch(
+    app: Arc<App>,
+    client: &ClientRecord,
+    requests: Vec<AwardRequest>,
+) -> Result<BatchView, ServiceError> {
+    run_batch(app, client, requests, true).await
+}
+
+async fn run_batch(
+    app: Arc<App>,
+    client: &ClientRecord,
+    requests: Vec<AwardRequest>,
+    dry_run: bool,
 ) -> Result<BatchView, ServiceError> {
     let issued_at = issuance::now();
     let today = issuance::latest_completion_day(issued_at);
@@ -129,6 +156,10 @@ pub async fn issue_batch(
                 Err(other) => return Err(other),
             };
         }
+    }
+
+    if dry_run {
+        return Ok(dry_run_view(ids, pending));
     }
 
     // 3. Sign the new ones on every core, in chunks.
@@ -222,6 +253,33 @@ pub async fn issue_batch(
         refused = counts.refused, "award batch"
     );
     Ok(BatchView { counts, results })
+}
+
+/// A dry run's answer: what was refused or exists already, and
+/// `would_create` for the rest.
+fn dry_run_view(ids: Vec<Option<String>>, pending: Vec<Pending>) -> BatchView {
+    let mut counts = BatchCounts::default();
+    let results = pending
+        .into_iter()
+        .zip(ids)
+        .enumerate()
+        .map(|(index, (item, source_record_id))| {
+            let (result, award, problems) = match item {
+                Pending::Done(outcome) => match *outcome {
+                    AwardOutcome::Created(view) | AwardOutcome::Existing(view) => ("existing", Some(view), None),
+                },
+                Pending::Refused(problems) => ("refused", None, Some(problems.errors().to_vec())),
+                Pending::New(_) => ("would_create", None, None),
+            };
+            match result {
+                "existing" => counts.existing += 1,
+                "refused" => counts.refused += 1,
+                _ => counts.would_create += 1,
+            }
+            BatchItem { index, source_record_id, result, award, problems }
+        })
+        .collect();
+    BatchView { counts, results }
 }
 
 /// The award row a new award was written as (its push waits, due now).

@@ -428,6 +428,77 @@ impl Store {
         dispatch!(self.change_vc_status(request))
     }
 
+    // ---- import jobs (see `import_ops.rs`) -------------------------------
+
+    /// Stores a queued import job with its file, and audits `import_queued`.
+    pub async fn create_import(&self, job: &NewImport) -> Result<(), StorageError> {
+        dispatch!(self.create_import(job))
+    }
+
+    /// Takes the oldest queued import job, or a running one whose lease ran
+    /// out (its instance stopped), until `lease_until`; `only` restricts the
+    /// choice to one job. Several instances never hold one job at once.
+    pub async fn claim_import(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        only: Option<&str>,
+    ) -> Result<Option<ClaimedImport>, StorageError> {
+        dispatch!(self.claim_import(now, lease_until, only))
+    }
+
+    /// Records a chunk's row outcomes and counts and renews the lease to
+    /// `renewed`, in one transaction; false (nothing written) when the job
+    /// is no longer leased with `lease`.
+    pub async fn record_import_rows(
+        &self,
+        import_id: &str,
+        lease: DateTime<Utc>,
+        renewed: DateTime<Utc>,
+        rows: &[ImportRowRecord],
+    ) -> Result<bool, StorageError> {
+        dispatch!(self.record_import_rows(import_id, lease, renewed, rows))
+    }
+
+    /// Ends a job as `done`, or `failed` with the reason, while leased with
+    /// `lease`; audits `import_done` / `import_failed`.
+    pub async fn finish_import(
+        &self,
+        import_id: &str,
+        lease: DateTime<Utc>,
+        failure: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StorageError> {
+        dispatch!(self.finish_import(import_id, lease, failure, at))
+    }
+
+    pub async fn import(&self, import_id: &str) -> Result<Option<ImportRecord>, StorageError> {
+        dispatch!(self.import(import_id))
+    }
+
+    /// The file an import job was made from.
+    pub async fn import_source(&self, import_id: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        dispatch!(self.import_source(import_id))
+    }
+
+    /// Import jobs, newest first, made before the one numbered `before`
+    /// ([`ImportRecord::seq`]).
+    pub async fn list_imports(&self, before: Option<i64>, limit: i64) -> Result<Vec<ImportRecord>, StorageError> {
+        dispatch!(self.list_imports(before, limit))
+    }
+
+    /// An import's row outcomes in file order after row `after`, only those
+    /// with `result` when given.
+    pub async fn import_rows(
+        &self,
+        import_id: &str,
+        result: Option<&str>,
+        after: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<ImportRowRecord>, StorageError> {
+        dispatch!(self.import_rows(import_id, result, after, limit))
+    }
+
     // ---- signing keys ------------------------------------------------------
 
     /// Writes the audit entry of a signing key change (the change itself is

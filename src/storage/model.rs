@@ -543,3 +543,99 @@ impl KeyAction {
         }
     }
 }
+
+/// A new import job: the file as uploaded and how to read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewImport {
+    pub import_id: String,
+    pub client_id: String,
+    /// `csv` or `ooapi`.
+    pub format: String,
+    pub filename: Option<String>,
+    pub achievement_id: Option<String>,
+    pub eppn_rule: Option<String>,
+    pub dry_run: bool,
+    /// Rows the file holds (it was read before the job was made).
+    pub total_rows: i64,
+    pub source: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+    /// Who made it (`client:<id>` or `cli`), for the audit trail.
+    pub actor: String,
+    /// Made running, leased to its maker until then (the CLI runs its own
+    /// import); `None`: queued for any worker.
+    pub lease_until: Option<DateTime<Utc>>,
+}
+
+/// How many rows of an import came out which way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct ImportCounts {
+    pub created: i64,
+    pub existing: i64,
+    pub refused: i64,
+    pub skipped: i64,
+    /// Dry runs only: rows that would be created.
+    pub would_create: i64,
+}
+
+impl ImportCounts {
+    /// Counts one row's result.
+    pub fn add(&mut self, result: &str) {
+        match result {
+            "created" => self.created += 1,
+            "existing" => self.existing += 1,
+            "refused" => self.refused += 1,
+            "skipped" => self.skipped += 1,
+            "would_create" => self.would_create += 1,
+            _ => {}
+        }
+    }
+}
+
+/// An import job as stored (without its file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportRecord {
+    pub import_id: String,
+    /// The order jobs were made in (a page cursor).
+    pub seq: i64,
+    pub client_id: String,
+    pub format: String,
+    pub filename: Option<String>,
+    pub achievement_id: Option<String>,
+    pub eppn_rule: Option<String>,
+    pub dry_run: bool,
+    /// `queued`, `running`, `done` or `failed`.
+    pub state: String,
+    pub total_rows: i64,
+    pub rows_done: i64,
+    pub counts: ImportCounts,
+    /// Why a failed job failed.
+    pub error: Option<String>,
+    pub attempts: i64,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// An import job taken by a worker ([`crate::storage::Store::claim_import`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedImport {
+    pub job: ImportRecord,
+    pub source: Vec<u8>,
+    /// The claim's lease, also its token (as [`ClaimedJob::lease_until`]).
+    pub lease_until: DateTime<Utc>,
+}
+
+/// What became of one row of an import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportRowRecord {
+    /// Its position in the file (from 0).
+    pub row_index: i64,
+    /// `line 4` (CSV) or `item 3` (OOAPI).
+    pub place: String,
+    pub record_id: String,
+    /// `created`, `existing`, `refused`, `skipped` or `would_create`.
+    pub result: String,
+    pub award_id: Option<String>,
+    /// JSON: `[{"field", "message"}]` (skipped rows: the reason as `message`).
+    pub problems: String,
+}

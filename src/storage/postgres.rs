@@ -31,6 +31,7 @@ pub fn migrator() -> Migrator {
         (2, "push", include_str!("../../migrations/postgres/0002_push.sql")),
         (3, "lifecycle", include_str!("../../migrations/postgres/0003_lifecycle.sql")),
         (4, "audit", include_str!("../../migrations/postgres/0004_audit.sql")),
+        (5, "imports", include_str!("../../migrations/postgres/0005_imports.sql")),
         (6, "vc_api", include_str!("../../migrations/postgres/0006_vc_api.sql")),
     ])
 }
@@ -250,8 +251,16 @@ macro_rules! in_text_list {
     };
 }
 
+/// The `seq` of a new import job: an identity column numbers it.
+macro_rules! import_seq {
+    () => {
+        ("", "")
+    };
+}
+
 include!("ops.rs");
 include!("push_ops.rs");
 include!("lifecycle_ops.rs");
 include!("audit_ops.rs");
 include!("vcapi_ops.rs");
+include!("import_ops.rs");

@@ -112,6 +112,7 @@ pub fn migrator() -> Migrator {
         (2, "push", include_str!("../../migrations/sqlite/0002_push.sql")),
         (3, "lifecycle", include_str!("../../migrations/sqlite/0003_lifecycle.sql")),
         (4, "audit", include_str!("../../migrations/sqlite/0004_audit.sql")),
+        (5, "imports", include_str!("../../migrations/sqlite/0005_imports.sql")),
         (6, "vc_api", include_str!("../../migrations/sqlite/0006_vc_api.sql")),
     ])
 }
@@ -429,8 +430,17 @@ macro_rules! in_text_list {
     };
 }
 
+/// The `seq` of a new import job: SQLite writes one transaction at a time,
+/// so the next number is simply the largest plus one.
+macro_rules! import_seq {
+    () => {
+        (", seq", ", (select coalesce(max(seq), 0) + 1 from import_job)")
+    };
+}
+
 include!("ops.rs");
 include!("push_ops.rs");
 include!("lifecycle_ops.rs");
 include!("audit_ops.rs");
 include!("vcapi_ops.rs");
+include!("import_ops.rs");

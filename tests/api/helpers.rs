@@ -31,6 +31,9 @@ pub const MAX_BODY_BYTES: usize = 8192;
 
 /// The batch body limit the test apps run with (`ZEGEL_MAX_BATCH_BYTES`).
 pub const MAX_BATCH_BYTES: usize = 256 * 1024;
+
+/// The import file limit the test apps run with (`ZEGEL_MAX_IMPORT_BYTES`).
+pub const MAX_IMPORT_BYTES: usize = 256 * 1024;
 /// The institution the test issuer is configured with.
 pub const BRIN: &str = "21PB";
 pub const ISSUER_NAME: &str = "Hogeschool Zegel (test)";
@@ -244,6 +247,7 @@ pub fn base_env(keys_dir: &Path) -> HashMap<String, String> {
         ("ZEGEL_ISSUER_NAME", ISSUER_NAME.into()),
         ("ZEGEL_MAX_BODY_BYTES", MAX_BODY_BYTES.to_string()),
         ("ZEGEL_MAX_BATCH_BYTES", MAX_BATCH_BYTES.to_string()),
+        ("ZEGEL_MAX_IMPORT_BYTES", MAX_IMPORT_BYTES.to_string()),
         ("ZEGEL_WORKERS", "2".into()),
         ("ZEGEL_DB_MAX_CONNECTIONS", "4".into()),
         ("ZEGEL_LOG", "info".into()),
@@ -339,6 +343,8 @@ async fn start_server(db: &TestStore, keys: &Path, overrides: &[(String, String)
     {
         tokio::spawn(worker.run(std::future::pending()));
     }
+    // And the import worker.
+    tokio::spawn(zegel::intake::jobs::worker(app.clone().into_inner()));
     let server = http::serve(app, listener).unwrap();
     let handle = server.handle();
     tokio::spawn(server);

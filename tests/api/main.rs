@@ -19,6 +19,7 @@ mod baked;
 mod batch;
 mod concurrency;
 mod crash;
+mod imports;
 mod keys;
 mod lifecycle;
 mod openapi;
