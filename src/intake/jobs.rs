@@ -292,59 +292,29 @@ async fn run_chunks(
     let mut done = job.rows_done;
     progress(done, total);
     let start = usize::try_from(done).unwrap_or(usize::MAX).min(rows.len());
-    for (chunk_index, chunk) in rows[start..].chunks(MAX_BATCH).enumerate() {
-        let first = start + chunk_index * MAX_BATCH;
-        let mut outcomes: Vec<Option<ImportRowRecord>> = vec![None; chunk.len()];
-        let mut requests = Vec::new();
-        let mut positions = Vec::new();
-        for (offset, row) in chunk.iter().enumerate() {
-            let record = |result: &str, problems: Vec<FieldError>| ImportRowRecord {
-                row_index: (first + offset) as i64,
-                place: row.place.clone(),
-                record_id: row.record_id.clone(),
-                result: result.to_owned(),
-                award_id: None,
-                problems: problems_json(&problems),
-            };
-            match &row.input {
-                RowInput::Award(request) => {
-                    requests.push((**request).clone());
-                    positions.push(offset);
-                }
-                RowInput::Refused(problems) => outcomes[offset] = Some(record("refused", problems.errors().to_vec())),
-                RowInput::Skipped(why) => {
-                    outcomes[offset] =
-                        Some(record("skipped", vec![FieldError { field: "result".to_owned(), message: why.clone() }]))
-                }
+    let chunks: Vec<(usize, &[ImportRow])> =
+        rows[start..].chunks(MAX_BATCH).enumerate().map(|(i, chunk)| (start + i * MAX_BATCH, chunk)).collect();
+    // A pipeline: chunk k+1 is validated and signed (on the cores) while
+    // chunk k is stored (mostly waiting on the database's writer). Record
+    // ids are unique within a file, so preparing ahead cannot miss an award
+    // that the chunk before it is storing; if one repeats (OOAPI), storing
+    // finds it and answers it as a repeat, as a concurrent request would.
+    let mut ahead = match chunks.first() {
+        Some(&(first, chunk)) => Some(prepare_chunk(app.clone(), &client, job.dry_run, first, chunk).await?),
+        None => None,
+    };
+    for k in 0..chunks.len() {
+        let Some(current) = ahead.take() else { break };
+        let next =
+            chunks.get(k + 1).map(|&(first, chunk)| prepare_chunk(app.clone(), &client, job.dry_run, first, chunk));
+        let (outcomes, next) = tokio::join!(finish_chunk(app.clone(), &client, job, resumed, current), async {
+            match next {
+                Some(next) => next.await.map(Some),
+                None => Ok(None),
             }
-        }
-        if !requests.is_empty() {
-            let view: BatchView = if job.dry_run {
-                super::check_batch(app.clone(), &client, requests).await?
-            } else {
-                super::issue_batch(app.clone(), &client, requests).await?
-            };
-            for (offset, item) in positions.into_iter().zip(view.results) {
-                let row = &chunk[offset];
-                let mut result = item.result;
-                // Issued by this job before its instance stopped.
-                if resumed
-                    && result == "existing"
-                    && item.award.as_ref().is_some_and(|award| award.created_at >= job.created_at)
-                {
-                    result = "created";
-                }
-                outcomes[offset] = Some(ImportRowRecord {
-                    row_index: (first + offset) as i64,
-                    place: row.place.clone(),
-                    record_id: row.record_id.clone(),
-                    result: result.to_owned(),
-                    award_id: item.award.map(|award| award.id),
-                    problems: problems_json(item.problems.as_deref().unwrap_or_default()),
-                });
-            }
-        }
-        let outcomes: Vec<ImportRowRecord> = outcomes.into_iter().flatten().collect();
+        });
+        let outcomes = outcomes?;
+        ahead = next?;
         let renewed = now() + LEASE;
         if !app.store.record_import_rows(&job.import_id, *lease, renewed, &outcomes).await? {
             tracing::warn!(import.id = %job.import_id, "import taken over by another instance");
@@ -355,6 +325,84 @@ async fn run_chunks(
         progress(done, total);
     }
     Ok(RunEnd::Finished)
+}
+
+/// A chunk read and prepared: the outcomes of rows that are no award
+/// request (refused while reading, skipped), and the batch of the others.
+struct ChunkInProgress<'a> {
+    first: usize,
+    chunk: &'a [ImportRow],
+    outcomes: Vec<Option<ImportRowRecord>>,
+    /// Offsets in the chunk of the batch's records, in batch order.
+    positions: Vec<usize>,
+    batch: Option<super::PreparedBatch>,
+}
+
+async fn prepare_chunk<'a>(
+    app: Arc<App>,
+    client: &ClientRecord,
+    dry_run: bool,
+    first: usize,
+    chunk: &'a [ImportRow],
+) -> Result<ChunkInProgress<'a>, ServiceError> {
+    let mut outcomes: Vec<Option<ImportRowRecord>> = vec![None; chunk.len()];
+    let mut requests = Vec::new();
+    let mut positions = Vec::new();
+    for (offset, row) in chunk.iter().enumerate() {
+        let record = |result: &str, problems: Vec<FieldError>| ImportRowRecord {
+            row_index: (first + offset) as i64,
+            place: row.place.clone(),
+            record_id: row.record_id.clone(),
+            result: result.to_owned(),
+            award_id: None,
+            problems: problems_json(&problems),
+        };
+        match &row.input {
+            RowInput::Award(request) => {
+                requests.push((**request).clone());
+                positions.push(offset);
+            }
+            RowInput::Refused(problems) => outcomes[offset] = Some(record("refused", problems.errors().to_vec())),
+            RowInput::Skipped(why) => {
+                let reason = FieldError { field: "result".to_owned(), message: why.clone() };
+                outcomes[offset] = Some(record("skipped", vec![reason]));
+            }
+        }
+    }
+    let batch =
+        if requests.is_empty() { None } else { Some(super::prepare_batch(app, client, requests, dry_run).await?) };
+    Ok(ChunkInProgress { first, chunk, outcomes, positions, batch })
+}
+
+/// Stores a prepared chunk and gives every row's outcome, in file order.
+async fn finish_chunk(
+    app: Arc<App>,
+    client: &ClientRecord,
+    job: &ImportRecord,
+    resumed: bool,
+    prepared: ChunkInProgress<'_>,
+) -> Result<Vec<ImportRowRecord>, ServiceError> {
+    let ChunkInProgress { first, chunk, mut outcomes, positions, batch } = prepared;
+    if let Some(batch) = batch {
+        let view: BatchView = super::commit_batch(app, client, batch).await?;
+        for (offset, item) in positions.into_iter().zip(view.results) {
+            let row = &chunk[offset];
+            let mut result = item.result;
+            // Issued by this job before its instance stopped.
+            if resumed && result == "existing" && item.award.as_ref().is_some_and(|a| a.created_at >= job.created_at) {
+                result = "created";
+            }
+            outcomes[offset] = Some(ImportRowRecord {
+                row_index: (first + offset) as i64,
+                place: row.place.clone(),
+                record_id: row.record_id.clone(),
+                result: result.to_owned(),
+                award_id: item.award.map(|award| award.id),
+                problems: problems_json(item.problems.as_deref().unwrap_or_default()),
+            });
+        }
+    }
+    Ok(outcomes.into_iter().flatten().collect())
 }
 
 fn problems_json(problems: &[FieldError]) -> String {

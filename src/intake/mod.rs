@@ -102,6 +102,29 @@ async fn run_batch(
     requests: Vec<AwardRequest>,
     dry_run: bool,
 ) -> Result<BatchView, ServiceError> {
+    let prepared = prepare_batch(app.clone(), client, requests, dry_run).await?;
+    commit_batch(app, client, prepared).await
+}
+
+/// A batch validated, looked up and signed, not yet stored: the first half
+/// of [`issue_batch`]. Preparing one batch while the previous one is being
+/// stored (an import's chunks) keeps both cores busy, since storing waits
+/// mostly on the database's single writer.
+pub struct PreparedBatch {
+    ids: Vec<Option<String>>,
+    requests: Vec<AwardRequest>,
+    pending: Vec<Pending>,
+    signed: Vec<(usize, NewIssuedAward)>,
+    dry_run: bool,
+}
+
+/// Validates every record, finds those posted before and signs the new ones.
+pub async fn prepare_batch(
+    app: Arc<App>,
+    client: &ClientRecord,
+    requests: Vec<AwardRequest>,
+    dry_run: bool,
+) -> Result<PreparedBatch, ServiceError> {
     let issued_at = issuance::now();
     let today = issuance::latest_completion_day(issued_at);
     let ids: Vec<Option<String>> = requests.iter().map(|r| r.record.record_id.clone()).collect();
@@ -159,7 +182,7 @@ async fn run_batch(
     }
 
     if dry_run {
-        return Ok(dry_run_view(ids, pending));
+        return Ok(PreparedBatch { ids, requests, pending, signed: Vec::new(), dry_run });
     }
 
     // 3. Sign the new ones on every core, in chunks.
@@ -170,6 +193,20 @@ async fn run_batch(
         }
     }
     let signed = sign_all(app.clone(), client.clone(), to_sign, issued_at).await?;
+    Ok(PreparedBatch { ids, requests, pending, signed, dry_run })
+}
+
+/// Stores a prepared batch's new awards and answers every record: the
+/// second half of [`issue_batch`] (a dry run: what would happen).
+pub async fn commit_batch(
+    app: Arc<App>,
+    client: &ClientRecord,
+    prepared: PreparedBatch,
+) -> Result<BatchView, ServiceError> {
+    let PreparedBatch { ids, requests, mut pending, signed, dry_run } = prepared;
+    if dry_run {
+        return Ok(dry_run_view(ids, pending));
+    }
 
     // 4. Store them concurrently; the store groups the commits.
     let stored: Vec<(usize, Result<IssueOutcome, StorageError>, NewIssuedAward)> =

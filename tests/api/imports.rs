@@ -207,7 +207,7 @@ async fn a_job_left_by_a_stopped_instance_is_resumed_without_issuing_twice(backe
     let clients = store.list_clients().await.unwrap();
     let client = clients.iter().find(|c| c.client_id == app.writer_client_id).unwrap();
     let now = chrono::Utc::now();
-    let lease = now + chrono::Duration::seconds(2);
+    let lease = now + chrono::Duration::hours(1);
     // The "stopped instance": it made the job, leased to itself, …
     let job = zegel::storage::NewImport {
         import_id: uuid::Uuid::new_v4().to_string(),
@@ -261,7 +261,9 @@ async fn a_job_left_by_a_stopped_instance_is_resumed_without_issuing_twice(backe
             problems: "[]".into(),
         })
         .collect();
-    assert!(store.record_import_rows(&job.import_id, lease, lease, &recorded).await.unwrap());
+    // (Its lease then ran out: it is renewed here to a moment past.)
+    let expired = chrono::Utc::now() - chrono::Duration::seconds(1);
+    assert!(store.record_import_rows(&job.import_id, lease, expired, &recorded).await.unwrap());
 
     // This instance's worker takes it over once the lease has run out.
     let done = finished(&app, &job.import_id).await;
