@@ -78,6 +78,11 @@ impl App {
         self.status.take(purpose.as_str()).await
     }
 
+    /// `count` free positions in `purpose`'s status lists, for a batch.
+    pub async fn status_slots(&self, purpose: StatusPurpose, count: usize) -> Result<Vec<StatusSlot>, StorageError> {
+        self.status.take_many(purpose.as_str(), count).await
+    }
+
     /// The signed status list credential of `list_id`, `None` for a list
     /// that does not exist (or that no credential uses). Rendered from the
     /// database and kept for at most the publish delay (`status_publisher`).

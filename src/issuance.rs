@@ -666,6 +666,20 @@ impl Slots {
         Ok(Self { revocation, suspension })
     }
 
+    /// Free positions for `count` new credentials, reserved together.
+    pub(crate) async fn take_many(app: &App, count: usize) -> Result<Vec<Self>, ServiceError> {
+        let revocation = app.status_slots(StatusPurpose::Revocation, count).await?;
+        let suspension: Vec<Option<StatusSlot>> = match app.settings.status.suspension {
+            true => app.status_slots(StatusPurpose::Suspension, count).await?.into_iter().map(Some).collect(),
+            false => vec![None; count],
+        };
+        Ok(revocation
+            .into_iter()
+            .zip(suspension)
+            .map(|(revocation, suspension)| Self { revocation, suspension })
+            .collect())
+    }
+
     /// The credential's `credentialStatus` entries.
     fn entries(&self, app: &App) -> Result<Vec<CredentialStatus>, ServiceError> {
         let entry = |slot: &StatusSlot, purpose| -> Result<CredentialStatus, ServiceError> {

@@ -30,7 +30,7 @@ pub const MAX_BATCH: usize = 1000;
 
 /// Stores in flight at once: enough to fill SQLite's group commit and a
 /// PostgreSQL pool, without holding a connection per record.
-const STORE_CONCURRENCY: usize = 64;
+const STORE_CONCURRENCY: usize = 256;
 
 /// What became of one record of a batch.
 #[derive(Debug, Clone, Serialize)]
@@ -128,6 +128,7 @@ pub async fn prepare_batch(
     let issued_at = issuance::now();
     let today = issuance::latest_completion_day(issued_at);
     let ids: Vec<Option<String>> = requests.iter().map(|r| r.record.record_id.clone()).collect();
+    let started = std::time::Instant::now();
 
     // 1. Validate every record; a record id twice in one batch is a mistake.
     let mut lookup = AchievementLookup::default();
@@ -155,6 +156,7 @@ pub async fn prepare_batch(
         pending.push(item);
     }
 
+    let validated = started.elapsed();
     // 2. Records posted before answer as `POST /api/v1/awards` would (one query).
     let wanted: Vec<String> = pending
         .iter()
@@ -185,14 +187,27 @@ pub async fn prepare_batch(
         return Ok(PreparedBatch { ids, requests, pending, signed: Vec::new(), dry_run });
     }
 
+    let looked_up = started.elapsed();
     // 3. Sign the new ones on every core, in chunks.
+    let new = pending.iter().filter(|item| matches!(item, Pending::New(_))).count();
+    let mut slots = Slots::take_many(&app, new).await?.into_iter();
     let mut to_sign = Vec::new();
     for (index, item) in pending.iter().enumerate() {
         if let Pending::New(valid) = item {
-            to_sign.push((index, (**valid).clone(), Slots::take(&app).await?, AwardIds::new()));
+            let slots = slots.next().ok_or(ServiceError::Storage(StorageError::NotFound("status slot")))?;
+            to_sign.push((index, (**valid).clone(), slots, AwardIds::new()));
         }
     }
+    let reserved = started.elapsed();
     let signed = sign_all(app.clone(), client.clone(), to_sign, issued_at).await?;
+    tracing::debug!(
+        records = ids.len(),
+        validate_ms = validated.as_millis(),
+        lookup_ms = (looked_up - validated).as_millis(),
+        slots_ms = (reserved - looked_up).as_millis(),
+        sign_ms = (started.elapsed() - reserved).as_millis(),
+        "batch prepared"
+    );
     Ok(PreparedBatch { ids, requests, pending, signed, dry_run })
 }
 
@@ -208,6 +223,7 @@ pub async fn commit_batch(
         return Ok(dry_run_view(ids, pending));
     }
 
+    let started = std::time::Instant::now();
     // 4. Store them concurrently; the store groups the commits.
     let stored: Vec<(usize, Result<IssueOutcome, StorageError>, NewIssuedAward)> =
         futures_util::stream::iter(signed.into_iter().map(|(index, award)| {
@@ -251,6 +267,7 @@ pub async fn commit_batch(
         };
     }
 
+    tracing::debug!(records = ids.len(), store_ms = started.elapsed().as_millis(), "batch stored");
     let mut counts = BatchCounts::default();
     let results = pending
         .into_iter()

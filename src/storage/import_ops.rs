@@ -156,8 +156,9 @@ impl This {
             if !held {
                 return Ok(false);
             }
-            // Rows in one statement each of up to 500 (placeholder limits).
-            for part in rows.chunks(500) {
+            // Rows in statements of 50: SQLite looks bound parameters up by a
+            // linear scan, so a statement of thousands costs quadratic time.
+            for part in rows.chunks(50) {
                 let mut sql = String::from(
                     "insert into import_row (import_id, row_index, place, record_id, result, award_id, problems) values ",
                 );

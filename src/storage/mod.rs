@@ -531,6 +531,24 @@ impl SlotBuffer {
         Self { store, batch: batch.max(1), list_size, buffers: Default::default() }
     }
 
+    /// `count` reserved slots of `purpose`'s lists: what the buffer holds,
+    /// the rest reserved in one transaction (a batch of awards costs one
+    /// reservation, not one per `batch` slots).
+    pub async fn take_many(&self, purpose: &str, count: usize) -> Result<Vec<StatusSlot>, StorageError> {
+        let mut buffers = self.buffers.lock().await;
+        let buffer = buffers.entry(purpose.to_owned()).or_default();
+        let from_buffer = count.min(buffer.len());
+        let mut slots = buffer.split_off(buffer.len() - from_buffer);
+        if slots.len() < count {
+            let fresh = self.store.reserve_status_slots(purpose, count - slots.len(), self.list_size).await?;
+            slots.extend(fresh);
+        }
+        if slots.len() < count {
+            return Err(StorageError::NotFound("status slot"));
+        }
+        Ok(slots)
+    }
+
     /// One reserved slot of `purpose`'s lists.
     pub async fn take(&self, purpose: &str) -> Result<StatusSlot, StorageError> {
         // Held across the refill: concurrent takers wait for that batch

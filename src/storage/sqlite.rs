@@ -44,7 +44,7 @@ pub struct SqliteStore {
 }
 
 /// The most awards one group-commit transaction writes.
-const MAX_BATCH: usize = 64;
+const MAX_BATCH: usize = 256;
 
 /// Awards waiting for the writer connection. Whoever gets the connection
 /// writes all of them in one transaction and answers each caller after the
