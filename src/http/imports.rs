@@ -10,7 +10,6 @@ use crate::intake::jobs::{self, ImportOptions, ImportView, RowView, SubmitError}
 use crate::issuance::{SCOPE_AWARDS_READ, SCOPE_AWARDS_WRITE};
 use actix_web::http::{Method, header};
 use actix_web::{HttpRequest, HttpResponse, web};
-use futures_util::StreamExt;
 use serde::Deserialize;
 
 pub(super) fn endpoints() -> Vec<Endpoint> {
@@ -72,9 +71,8 @@ async fn create_import(
     Ok(HttpResponse::Accepted().insert_header((header::LOCATION, format!("/api/v1/imports/{}", view.id))).json(view))
 }
 
-/// The body as bytes: 413 at once when it says it is too large, or as
-/// soon as it turns out to be, without reading the rest.
-async fn file_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, ApiError> {
+/// The file: of a type a file may be sent as, at most `limit` bytes.
+async fn file_body(req: &HttpRequest, payload: web::Payload, limit: usize) -> Result<Vec<u8>, ApiError> {
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let mime = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
     if !FILE_TYPES.contains(&mime.as_str()) {
@@ -83,20 +81,7 @@ async fn file_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -
             if mime.is_empty() { "without a Content-Type" } else { &mime }
         )));
     }
-    let declared =
-        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(ApiError::PayloadTooLarge(limit));
-    }
-    let mut body = Vec::with_capacity(declared.map_or(64 * 1024, |n| n as usize).min(limit));
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::UnsupportedInput(format!("the body could not be read: {e}")))?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::PayloadTooLarge(limit));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+    super::input::body(req, payload, limit).await
 }
 
 #[derive(Deserialize)]

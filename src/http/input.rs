@@ -24,18 +24,26 @@ pub async fn json_object(req: &HttpRequest, payload: Payload, limit: usize) -> R
 /// The request body of a JSON request (`application/json`, or any
 /// `application/…+json` such as `application/ld+json`), as sent: at most
 /// `limit` bytes, not parsed (signed documents keep their text).
-pub async fn json_body(req: &HttpRequest, mut payload: Payload, limit: usize) -> Result<Vec<u8>, ApiError> {
+pub async fn json_body(req: &HttpRequest, payload: Payload, limit: usize) -> Result<Vec<u8>, ApiError> {
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let mime = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
     if mime != "application/json" && !(mime.starts_with("application/") && mime.ends_with("+json")) {
         return Err(ApiError::UnsupportedMediaType);
     }
+    body(req, payload, limit).await
+}
+
+/// The request body, at most `limit` bytes: `413` at once when its
+/// `Content-Length` says it is larger, or as soon as the bytes received pass
+/// the limit (the rest is never read).
+pub async fn body(req: &HttpRequest, mut payload: Payload, limit: usize) -> Result<Vec<u8>, ApiError> {
     let declared =
-        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
         return Err(ApiError::PayloadTooLarge(limit));
     }
-    let mut body = Vec::with_capacity(declared.unwrap_or(4096).min(limit));
+    let expected = declared.and_then(|n| usize::try_from(n).ok()).unwrap_or(8192);
+    let mut body = Vec::with_capacity(expected.min(limit));
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| ApiError::MalformedJson(e.to_string()))?;
         if body.len() + chunk.len() > limit {

@@ -19,7 +19,6 @@ use crate::verifying::{self, FetchPolicy};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
-use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
@@ -111,24 +110,6 @@ fn credential_bytes(bytes: Vec<u8>) -> Result<Vec<u8>, ApiError> {
         Ok(extracted) => Ok(extracted.credential.into_bytes()),
         Err(e) => Err(invalid("credential", &e.to_string())),
     }
-}
-
-/// The request body, at most `limit` bytes.
-async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, ApiError> {
-    let declared =
-        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(ApiError::PayloadTooLarge(limit));
-    }
-    let mut body = Vec::with_capacity(declared.unwrap_or(8192).min(limit));
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::MalformedJson(e.to_string()))?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::PayloadTooLarge(limit));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 /// The media type (lower case, without parameters) and its parameters.
@@ -293,7 +274,7 @@ async fn verify(
     let (mime, parameters) = media_type(&req);
     let form = matches!(mime.as_str(), "multipart/form-data" | "application/x-www-form-urlencoded");
     let as_html = wants_html(&req, form);
-    let body = read_body(&req, payload, app.settings.verify.max_bytes).await?;
+    let body = super::input::body(&req, payload, app.settings.verify.max_bytes).await?;
     let input = submitted(&mime, &parameters, body).and_then(credential_bytes);
     let input = match input {
         Ok(input) => input,
