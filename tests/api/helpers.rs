@@ -475,6 +475,18 @@ impl TestApp {
     }
 
     /// Defines the example microcredential; returns the 201 body.
+    /// Runs the `zegel` binary on this app's database, keys and URL.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_zegel"))
+            .args(args)
+            .env_clear()
+            .envs(base_env(&self.keys_dir()))
+            .env("DATABASE_URL", &self.db.url)
+            .env("ZEGEL_PUBLIC_URL", &self.address)
+            .output()
+            .unwrap()
+    }
+
     pub async fn define_microcredential(&self) -> Value {
         self.post_achievement(&microcredential()).await.expect(201)
     }

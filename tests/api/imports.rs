@@ -286,14 +286,7 @@ async fn the_cli_import_is_a_job_the_api_shows(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cohort.csv");
     std::fs::write(&path, file((0..30).map(row))).unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_zegel"))
-        .args(["import", path.to_str().unwrap()])
-        .env_clear()
-        .envs(base_env(&app.keys_dir()))
-        .env("DATABASE_URL", &app.db.url)
-        .env("ZEGEL_PUBLIC_URL", &app.address)
-        .output()
-        .unwrap();
+    let output = app.cli(&["import", path.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
