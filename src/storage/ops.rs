@@ -871,6 +871,26 @@ async fn existing_award(
     Ok(IssueOutcome::Existing(Box::new(existing)))
 }
 
+/// Binds an award row's nine values, in the column order of every award
+/// insert: award_id, client_id, source_record_id, request_hash,
+/// achievement_id, achievement_version, record, credential_id, created_at.
+fn bind_award_row<'q>(
+    query: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>,
+    award: &'q NewIssuedAward,
+    at: DateTime<Utc>,
+) -> sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments> {
+    query
+        .bind(&award.award_id)
+        .bind(&award.client_id)
+        .bind(&award.source_record_id)
+        .bind(&award.request_hash)
+        .bind(&award.achievement_id)
+        .bind(award.achievement_version)
+        .bind(&award.record)
+        .bind(&award.credential_id)
+        .bind(at)
+}
+
 /// The `credential_issued` audit details: where the credential points, no
 /// learner data (that stays in `award.record`).
 fn issued_details(award: &NewIssuedAward) -> String {

@@ -123,21 +123,16 @@ async fn write_award(
     // The idempotency key: `on conflict do nothing` waits for a concurrent
     // transaction inserting the same key and does nothing if that one
     // commits, so exactly one award per key exists across all instances.
-    let inserted = sqlx::query(
-        "insert into award (award_id, client_id, source_record_id, request_hash, achievement_id, \
-         achievement_version, record, credential_id, created_at, push_state) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending') \
-         on conflict (source_record_id) do nothing",
+    let inserted = bind_award_row(
+        sqlx::query(
+            "insert into award (award_id, client_id, source_record_id, request_hash, achievement_id, \
+             achievement_version, record, credential_id, created_at, push_state) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending') \
+             on conflict (source_record_id) do nothing",
+        ),
+        award,
+        at,
     )
-    .bind(&award.award_id)
-    .bind(&award.client_id)
-    .bind(&award.source_record_id)
-    .bind(&award.request_hash)
-    .bind(&award.achievement_id)
-    .bind(award.achievement_version)
-    .bind(&award.record)
-    .bind(&award.credential_id)
-    .bind(at)
     .execute(&mut **tx)
     .await
     .map_err(|error| match unique_violation(&error) {

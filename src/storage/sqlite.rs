@@ -284,13 +284,14 @@ async fn write_batch(conn: &mut sqlx::SqliteConnection, jobs: &[AwardJob]) -> Re
     .fetch_all(&mut *tx)
     .await
     .map_err(db_error("looking up source record ids"))?;
-    let mut seen: std::collections::HashSet<&str> = taken.iter().map(String::as_str).collect();
+    let mut seen: HashSet<&str> = taken.iter().map(String::as_str).collect();
+    let is_new: Vec<bool> = jobs.iter().map(|job| seen.insert(job.award.source_record_id.as_str())).collect();
     let fresh: Vec<&NewIssuedAward> =
-        jobs.iter().map(|job| &job.award).filter(|award| seen.insert(award.source_record_id.as_str())).collect();
+        jobs.iter().zip(&is_new).filter(|(_, new)| **new).map(|(job, _)| &job.award).collect();
 
     // Each achievement version once: it still holds the definition the
-    // credentials were built from.
-    let mut versions = std::collections::HashSet::new();
+    // credentials were built from (`unwritten` errs if it is gone or changed).
+    let mut versions = HashSet::new();
     for award in &fresh {
         if versions.insert((award.achievement_id.as_str(), award.achievement_version, award.definition.as_str())) {
             unwritten(&mut tx, award).await?;
@@ -305,13 +306,8 @@ async fn write_batch(conn: &mut sqlx::SqliteConnection, jobs: &[AwardJob]) -> Re
     }
 
     let mut outcomes = Vec::with_capacity(jobs.len());
-    let mut written = fresh.iter().peekable();
-    for job in jobs {
-        if written.next_if(|award| std::ptr::eq(**award, &job.award)).is_some() {
-            outcomes.push(IssueOutcome::Created);
-        } else {
-            outcomes.push(existing_award(&mut tx, &job.award).await?);
-        }
+    for (job, new) in jobs.iter().zip(is_new) {
+        outcomes.push(if new { IssueOutcome::Created } else { existing_award(&mut tx, &job.award).await? });
     }
     tx.commit().await.map_err(db_error("committing the awards"))?;
     Ok(outcomes)
@@ -354,16 +350,7 @@ async fn insert_awards(tx: &mut sqlx::Transaction<'_, Db>, awards: &[&NewIssuedA
     let sql = &SQL.get_or_init(|| (1..=INSERT_ROWS).map(insert_awards_sql).collect())[awards.len() - 1];
     let mut query = sqlx::query(sql.as_str());
     for award in awards {
-        query = query
-            .bind(&award.award_id)
-            .bind(&award.client_id)
-            .bind(&award.source_record_id)
-            .bind(&award.request_hash)
-            .bind(&award.achievement_id)
-            .bind(award.achievement_version)
-            .bind(&award.record)
-            .bind(&award.credential_id)
-            .bind(micros(award.issued_at));
+        query = bind_award_row(query, award, micros(award.issued_at));
     }
     for award in awards {
         query = query
@@ -448,16 +435,7 @@ async fn write_award(
     award: &NewIssuedAward,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<bool, StorageError> {
-    let written = sqlx::query(WRITE_AWARD)
-        .bind(&award.award_id)
-        .bind(&award.client_id)
-        .bind(&award.source_record_id)
-        .bind(&award.request_hash)
-        .bind(&award.achievement_id)
-        .bind(award.achievement_version)
-        .bind(&award.record)
-        .bind(&award.credential_id)
-        .bind(at)
+    let written = bind_award_row(sqlx::query(WRITE_AWARD), award, at)
         .bind(&award.credential_document)
         .bind(&award.credential_jwt)
         .bind(award.status.list_id)
